@@ -1,0 +1,62 @@
+# The whole set-up is two commands: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8888
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: help install install-dev run test lint typecheck pytest model requirements clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "mlapi needs Python 3.11 or newer: set PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime packages are installed at the versions pinned in requirements.txt.
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.txt
+	$(PIP) install --upgrade pip
+	$(PIP) install -c requirements.txt -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -c requirements.txt -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install mlapi
+
+install-dev: $(VENV)/.installed-dev ## Install mlapi with the development tools
+
+run: install ## Serve the bundled model on $(HOST):$(PORT)
+	$(BIN)/mlapi serve --host $(HOST) --port $(PORT)
+
+lint: install-dev ## ruff (lint and format check)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install-dev ## mypy on src/
+	$(BIN)/mypy
+
+pytest: install-dev ## The test suite with coverage of src/
+	$(BIN)/pytest --cov --cov-report=term
+
+test: lint typecheck pytest ## Everything CI checks
+
+model: install ## Retrain the bundled model (decision tree, seed 0)
+	$(BIN)/mlapi train --algorithm decision_tree --output src/mlapi/ml/model.skops
+
+requirements: ## Re-pin requirements.txt from pyproject.toml in a scratch venv
+	rm -rf .req-venv && $(PYTHON) -m venv .req-venv
+	.req-venv/bin/pip install --quiet .
+	echo '# Pinned runtime dependencies for the container and make run; regenerate with make requirements.' > requirements.txt
+	.req-venv/bin/pip freeze --exclude mlapi --exclude pip --exclude setuptools >> requirements.txt
+	rm -rf .req-venv
+
+clean: ## Remove the virtual environment, caches and generated files
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov var build

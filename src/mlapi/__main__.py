@@ -1,0 +1,5 @@
+"""Run the CLI with ``python -m mlapi``."""
+
+from mlapi.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""HTTP only: request and response schemas, routes, dependencies and error mapping."""

@@ -1,0 +1,176 @@
+"""The one place where errors become HTTP problem responses (RFC 9457).
+
+Every error response of the API is ``application/problem+json`` with ``type``,
+``title``, ``status``, ``detail`` and ``instance``; when fields are at fault an
+``errors`` list names each one by JSON Pointer (body), ``parameter`` (query) or
+``header``. Problem type URIs are ``urn:mlapi:problem:<kind>``; the docs list them.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from mlapi.ml.errors import DownloadError, FieldError, InvalidInputError, ModelFileError
+from mlapi.serving.active_model import ModelNotReadyError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response with the problem media type."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem_response(
+    status: int,
+    kind: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: Sequence[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemResponse:
+    """Build a problem response.
+
+    Args:
+        status: HTTP status code.
+        kind: Short name of the kind of problem, the end of its type URI.
+        detail: What went wrong with this request.
+        instance: The request path.
+        errors: Offending fields, each with ``detail``, ``type`` and a locator.
+        headers: Extra response headers.
+
+    Returns:
+        The response.
+    """
+    body: dict[str, Any] = {
+        "type": f"urn:mlapi:problem:{kind}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = list(errors)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def _locator(location: Iterable[Any]) -> dict[str, str]:
+    parts = [str(part) for part in location]
+    if parts and parts[0] == "query":
+        return {"parameter": ".".join(parts[1:])}
+    if parts and parts[0] == "header":
+        return {"header": ".".join(parts[1:])}
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    escaped = (part.replace("~", "~0").replace("/", "~1") for part in parts)
+    return {"pointer": "#" + "".join(f"/{part}" for part in escaped)}
+
+
+def field_errors(errors: Iterable[FieldError]) -> list[dict[str, Any]]:
+    """Describe domain field errors for a problem body.
+
+    Args:
+        errors: Field errors from the ml or serving layer.
+
+    Returns:
+        One ``errors`` entry per field.
+    """
+    return [
+        {"detail": error.message, "type": error.kind, **_locator(error.location)}
+        for error in errors
+    ]
+
+
+async def _validation_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this type
+    details = error.errors()
+    malformed = [d for d in details if d["type"] == "json_invalid"]
+    if malformed:
+        reason = malformed[0].get("ctx", {}).get("error", "invalid JSON")
+        position = malformed[0]["loc"][-1]
+        return problem_response(
+            400,
+            "malformed-json",
+            f"The body is not valid JSON: {reason} at character {position}.",
+            instance=request.url.path,
+        )
+    errors = [{"detail": d["msg"], "type": d["type"], **_locator(d["loc"])} for d in details]
+    return problem_response(
+        422,
+        "invalid-request",
+        f"The request has {len(errors)} invalid field{'s' if len(errors) != 1 else ''}.",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _invalid_input(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, InvalidInputError)  # noqa: S101 - registered for this type
+    return problem_response(
+        422,
+        "invalid-request",
+        error.message,
+        instance=request.url.path,
+        errors=field_errors(error.errors),
+    )
+
+
+async def _not_ready(request: Request, error: Exception) -> ProblemResponse:
+    return problem_response(
+        503, "not-ready", str(error), instance=request.url.path, headers={"Retry-After": "1"}
+    )
+
+
+async def _bad_download(request: Request, error: Exception) -> ProblemResponse:
+    return problem_response(422, "download-refused", str(error), instance=request.url.path)
+
+
+async def _bad_model_file(request: Request, error: Exception) -> ProblemResponse:
+    logger.error("model file refused: %s", error)
+    return problem_response(500, "model-file", str(error), instance=request.url.path)
+
+
+async def _http_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type
+    kind = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
+    detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+    return problem_response(
+        error.status_code,
+        kind,
+        detail,
+        instance=request.url.path,
+        headers=dict(error.headers) if error.headers else None,
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500, "internal-error", "The server failed; the error is logged.", instance=request.url.path
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error the app raises an ``application/problem+json`` response.
+
+    Args:
+        app: The application.
+    """
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidInputError, _invalid_input)
+    app.add_exception_handler(ModelNotReadyError, _not_ready)
+    app.add_exception_handler(DownloadError, _bad_download)
+    app.add_exception_handler(ModelFileError, _bad_model_file)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,104 @@
+"""Request limits enforced before any route runs: body size (413) and media type (415)."""
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mlapi.api.errors import problem_response
+
+_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+class RequestLimitsMiddleware:
+    """Refuse request bodies that are too large or not JSON, with a problem response.
+
+    The body is read here, up to the limit, and handed on to the app, so a client
+    that lies about ``Content-Length`` or streams without one is caught the same way.
+
+    Args:
+        app: The application to protect.
+        max_body_bytes: Largest body accepted.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the request, then pass it on with its buffered body.
+
+        Args:
+            scope: The ASGI connection scope.
+            receive: Reads request messages.
+            send: Sends response messages.
+        """
+        if scope["type"] != "http" or scope["method"] in _BODYLESS_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        path = scope["path"]
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                response = problem_response(
+                    400, "bad-request", "Content-Length is not a number.", instance=path
+                )
+                await response(scope, receive, send)
+                return
+            if int(declared) > self.max_body_bytes:
+                await self._too_large(scope, receive, send)
+                return
+
+        chunks: list[bytes] = []
+        size = 0
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more_body = message.get("more_body", False)
+
+        if size and not _is_json(headers.get("content-type")):
+            response = problem_response(
+                415,
+                "unsupported-media-type",
+                "Send the body as JSON with 'Content-Type: application/json'.",
+                instance=path,
+            )
+            await response(scope, receive, send)
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413,
+            "content-too-large",
+            f"The body is over the {self.max_body_bytes}-byte limit.",
+            instance=scope["path"],
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)

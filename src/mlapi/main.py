@@ -1,0 +1,81 @@
+"""The REST app: :func:`create_app` wires settings, the active model, routes and errors.
+
+``app`` is the article's module-level instance, so ``uvicorn mlapi.main:app`` serves it.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
+from fastapi import Depends, FastAPI
+from fastapi.responses import RedirectResponse
+
+from mlapi.api.deps import reject_unknown_query_parameters
+from mlapi.api.errors import install_error_handlers
+from mlapi.api.middleware import RequestLimitsMiddleware
+from mlapi.api.routes import health, model, predict, seed
+from mlapi.serving.active_model import ActiveModel
+from mlapi.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+API for ml model: classify observations with a trained model, retrain it, and see what
+it is. The article's routes (`POST /predict`, `POST /train`) are unchanged; the versioned
+routes under `/v1` add class names, model versions, model details and health probes.
+
+Errors are `application/problem+json` (RFC 9457) bodies whose `errors` list names each
+offending field.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application.
+
+    Args:
+        settings: Configuration; read from the environment and config file if None.
+
+    Returns:
+        The FastAPI app. Its model loads in the background once it starts, and
+        ``/v1/health/ready`` answers 200 from then on.
+    """
+    settings = settings or Settings()
+    active_model = ActiveModel(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loading = asyncio.create_task(to_thread.run_sync(active_model.load))
+        loading.add_done_callback(_log_failure)
+        yield
+        await asyncio.gather(loading, return_exceptions=True)
+
+    app = FastAPI(
+        title="MLAPI Template",
+        description=DESCRIPTION,
+        version="1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_parameters)],
+    )
+    app.state.settings = settings
+    app.state.active_model = active_model
+    install_error_handlers(app)
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
+    for router in (seed.router, predict.router, model.router, health.router):
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app
+
+
+def _log_failure(task: "asyncio.Task[object]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the model failed to load", exc_info=task.exception())
+
+
+app = create_app()
+"""FastAPI app instance"""

@@ -1,0 +1,132 @@
+"""The catalogue of estimators mlapi can train.
+
+Each module in this package describes one algorithm in a few lines: its name, its
+hyperparameters (a pydantic model with types, bounds and defaults), how to build the
+scikit-learn estimator, and which extra types its saved files may contain. Drop a new
+module here exposing ``ESTIMATOR`` and the API, CLI and docs pick it up:
+:data:`CATALOGUE` and :class:`Algorithm` are built from whatever this package holds.
+"""
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from mlapi.ml.errors import FieldError, InvalidInputError
+
+#: Types every model file may contain beyond skops' own safe defaults.
+COMMON_TRUSTED_TYPES: tuple[str, ...] = ("sklearn.tree._tree.Tree",)
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """How to make one kind of estimator.
+
+    Attributes:
+        name: The algorithm's identifier in the API, CLI and configuration.
+        title: A human-readable name for documentation.
+        hyperparameters: A pydantic model: its fields are the hyperparameters,
+            with types, bounds and defaults. It should forbid extra fields.
+        build: Makes an unfitted scikit-learn estimator from validated hyperparameters.
+        trusted_types: Fully-qualified type names that files of fitted estimators of
+            this kind contain and that skops does not trust by default.
+        order: Position in listings; the lowest is the default algorithm.
+    """
+
+    name: str
+    title: str
+    hyperparameters: type[BaseModel]
+    build: Callable[[Any], Any]
+    trusted_types: tuple[str, ...] = ()
+    order: int = 100
+
+    def validate(self, values: Mapping[str, Any]) -> BaseModel:
+        """Validate hyperparameters, filling in the defaults.
+
+        Args:
+            values: Hyperparameter names and values.
+
+        Returns:
+            The validated hyperparameters.
+
+        Raises:
+            InvalidInputError: If a name is unknown or a value is out of bounds.
+        """
+        try:
+            return self.hyperparameters.model_validate(dict(values))
+        except ValidationError as error:
+            raise InvalidInputError(
+                f"invalid hyperparameters for {self.name}",
+                [
+                    FieldError(
+                        ("hyperparameters", *(str(part) for part in detail["loc"])),
+                        detail["msg"],
+                        detail["type"],
+                    )
+                    for detail in error.errors()
+                ],
+            ) from error
+
+
+def _discover() -> dict[str, EstimatorSpec]:
+    specs = []
+    for module_info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        spec = getattr(module, "ESTIMATOR", None)
+        if isinstance(spec, EstimatorSpec):
+            specs.append(spec)
+    specs.sort(key=lambda spec: (spec.order, spec.name))
+    return {spec.name: spec for spec in specs}
+
+
+#: Every available estimator by name, the default first.
+CATALOGUE: dict[str, EstimatorSpec] = _discover()
+
+if TYPE_CHECKING:
+
+    class Algorithm(StrEnum):
+        """The closed set of algorithm names, built from :data:`CATALOGUE`."""
+
+else:
+    Algorithm = StrEnum("Algorithm", {name.upper(): name for name in CATALOGUE})
+    Algorithm.__doc__ = "The closed set of algorithm names, built from :data:`CATALOGUE`."
+
+#: The algorithm used when none is asked for.
+DEFAULT_ALGORITHM: str = next(iter(CATALOGUE))
+
+
+def get_estimator(name: str) -> EstimatorSpec:
+    """Look up an estimator by algorithm name.
+
+    Args:
+        name: An algorithm name from :data:`CATALOGUE`.
+
+    Returns:
+        Its specification.
+
+    Raises:
+        InvalidInputError: If no such algorithm exists.
+    """
+    try:
+        return CATALOGUE[str(name)]
+    except KeyError:
+        raise InvalidInputError(
+            "unknown algorithm",
+            [FieldError(("algorithm",), f"must be one of {sorted(CATALOGUE)}", "enum")],
+        ) from None
+
+
+def trusted_types() -> list[str]:
+    """List every type a model file may contain beyond skops' defaults.
+
+    Returns:
+        The union of the catalogue's trusted types, sorted.
+    """
+    names = set(COMMON_TRUSTED_TYPES)
+    for spec in CATALOGUE.values():
+        names.update(spec.trusted_types)
+    return sorted(names)

@@ -1,0 +1,29 @@
+"""Decision tree: the article's default classifier."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sklearn.tree import DecisionTreeClassifier
+
+from mlapi.ml.estimators import EstimatorSpec
+
+
+class DecisionTreeHyperparameters(BaseModel):
+    """Hyperparameters of :class:`sklearn.tree.DecisionTreeClassifier`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    criterion: Literal["gini", "entropy", "log_loss"] = "gini"
+    max_depth: int | None = Field(default=None, ge=1, le=1000)
+    min_samples_split: int = Field(default=2, ge=2)
+    min_samples_leaf: int = Field(default=1, ge=1)
+    random_state: int = Field(default=0, ge=0)
+
+
+ESTIMATOR = EstimatorSpec(
+    name="decision_tree",
+    title="Decision tree",
+    hyperparameters=DecisionTreeHyperparameters,
+    build=lambda params: DecisionTreeClassifier(**params.model_dump()),
+    order=0,
+)

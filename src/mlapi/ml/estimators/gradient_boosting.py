@@ -1,0 +1,27 @@
+"""Gradient boosting: the article's alternative classifier."""
+
+from pydantic import BaseModel, ConfigDict, Field
+from sklearn.ensemble import GradientBoostingClassifier
+
+from mlapi.ml.estimators import EstimatorSpec
+
+
+class GradientBoostingHyperparameters(BaseModel):
+    """Hyperparameters of :class:`sklearn.ensemble.GradientBoostingClassifier`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_estimators: int = Field(default=100, ge=1, le=5000)
+    learning_rate: float = Field(default=0.1, gt=0, le=10)
+    max_depth: int = Field(default=3, ge=1, le=100)
+    subsample: float = Field(default=1.0, gt=0, le=1)
+    random_state: int = Field(default=0, ge=0)
+
+
+ESTIMATOR = EstimatorSpec(
+    name="gradient_boosting",
+    title="Gradient boosting",
+    hyperparameters=GradientBoostingHyperparameters,
+    build=lambda params: GradientBoostingClassifier(**params.model_dump()),
+    order=1,
+)

@@ -1,0 +1,107 @@
+"""Model files: skops archives that never execute code when loaded.
+
+A model file holds a fitted estimator and its metadata. Loading first lists every type
+the file names and refuses the file unless each is in an explicit allow-list built from
+the estimator catalogue, so a crafted file cannot make the loader import or call
+anything else. Writing is atomic: a temporary file in the same folder, fsync, rename.
+"""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from mlapi.ml.errors import ModelFileError
+from mlapi.ml.estimators import trusted_types
+
+#: Bumped when the layout of the saved dictionary changes.
+FORMAT_VERSION = 1
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hash bytes.
+
+    Args:
+        data: The bytes.
+
+    Returns:
+        The SHA-256 digest as 64 hexadecimal characters.
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
+def dumps(estimator: Any, metadata: dict[str, Any]) -> bytes:
+    """Serialise a fitted estimator and its metadata.
+
+    Args:
+        estimator: A fitted scikit-learn classifier.
+        metadata: Plain data (str, int, float, bool, None, lists and dicts of them).
+
+    Returns:
+        The model file's bytes.
+    """
+    payload = {"format": FORMAT_VERSION, "estimator": estimator, "metadata": metadata}
+    data: bytes = sio.dumps(payload)
+    return data
+
+
+def loads(data: bytes) -> tuple[Any, dict[str, Any]]:
+    """Read a model file's bytes without executing code from them.
+
+    Args:
+        data: The bytes of a file written by :func:`dumps`.
+
+    Returns:
+        The fitted estimator and its metadata.
+
+    Raises:
+        ModelFileError: If the file names an untrusted type, is corrupt or truncated,
+            or does not hold a model.
+    """
+    allowed = trusted_types()
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as error:
+        raise ModelFileError(f"not a readable model file: {error!r}") from error
+    refused = sorted(set(untrusted) - set(allowed))
+    if refused:
+        raise ModelFileError(f"model file names untrusted types, refused: {', '.join(refused)}")
+    try:
+        payload = sio.loads(data, trusted=allowed)
+    except Exception as error:
+        raise ModelFileError(f"model file is corrupt: {error!r}") from error
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+        raise ModelFileError("file does not hold an mlapi model of a known format")
+    estimator, metadata = payload.get("estimator"), payload.get("metadata")
+    if not hasattr(estimator, "predict_proba") or not isinstance(metadata, dict):
+        raise ModelFileError("model file lacks a classifier or its metadata")
+    return estimator, metadata
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that readers see either the old content or the new, never a part.
+
+    Args:
+        path: Destination; its folder is created if missing.
+        data: The full content.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o644)  # mkstemp's 0600 would hide it from other users
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -1,0 +1,1 @@
+"""Between HTTP and ml: the active model, its atomic swap, and training it."""

@@ -1,0 +1,139 @@
+"""The one source of configuration: :class:`Settings`, read once at start-up.
+
+Values come, highest priority first, from arguments, ``MLAPI_*`` environment variables,
+the TOML file named by ``MLAPI_CONFIG_FILE`` (or ``mlapi.toml`` in the working folder),
+and the defaults below. Nothing else in mlapi reads the environment.
+"""
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from mlapi.ml.estimators import CATALOGUE, DEFAULT_ALGORITHM, get_estimator
+
+#: Environment variable naming the configuration file.
+CONFIG_FILE_VARIABLE = "MLAPI_CONFIG_FILE"
+#: Configuration file read when the variable is not set, if it exists.
+DEFAULT_CONFIG_FILE = Path("mlapi.toml")
+
+
+class LogLevel(StrEnum):
+    """Log levels, as uvicorn names them."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, CLI and training code."""
+
+    model_config = SettingsConfigDict(env_prefix="MLAPI_", extra="forbid", frozen=True)
+
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8888, ge=1, le=65535, description="TCP port of the server.")
+    workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
+    log_level: LogLevel = Field(default=LogLevel.INFO, description="Least severe level logged.")
+    model_dir: Path = Field(
+        default=Path("var/models"),
+        description="Folder of trained model files; the active model is `active.skops`.",
+    )
+    cache_dir: Path = Field(default=Path("var/cache"), description="Folder of downloads.")
+    default_algorithm: str = Field(
+        default=DEFAULT_ALGORITHM,
+        description=f"Algorithm trained unless one is asked for: one of {sorted(CATALOGUE)}.",
+    )
+    hyperparameters: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Default hyperparameters per algorithm, e.g. "
+        '`{"gradient_boosting": {"n_estimators": 50}}`.',
+    )
+    test_size: float = Field(
+        default=0.2, gt=0, lt=1, description="Share of rows held out to evaluate a model."
+    )
+    random_state: int = Field(default=0, ge=0, description="Seed of the held-out split.")
+    ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM).")
+    ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
+    max_rows_per_request: int = Field(
+        default=10_000, ge=1, description="Most rows accepted in one prediction request."
+    )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
+    )
+    download_max_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1, description="Largest file a download accepts."
+    )
+    download_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds a download may take in all."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        get_estimator(self.default_algorithm)
+        for algorithm, values in self.hyperparameters.items():
+            get_estimator(algorithm).validate(values)
+        if (self.ssl_keyfile is None) != (self.ssl_certfile is None):
+            raise ValueError("ssl_keyfile and ssl_certfile must be set together")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read arguments, then the environment, then the TOML configuration file.
+
+        Args:
+            settings_cls: The settings class.
+            init_settings: Values passed as arguments.
+            env_settings: ``MLAPI_*`` environment variables.
+            dotenv_settings: Unused.
+            file_secret_settings: Unused.
+
+        Returns:
+            The sources, highest priority first.
+        """
+        named = os.environ.get(CONFIG_FILE_VARIABLE)
+        config_file = Path(named) if named else DEFAULT_CONFIG_FILE
+        if named and not config_file.is_file():
+            raise FileNotFoundError(f"{CONFIG_FILE_VARIABLE} names a missing file: {config_file}")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def active_model_path(self) -> Path:
+        """File of the model the service serves, once one was trained."""
+        return self.model_dir / "active.skops"
+
+    def classifier_options(self) -> dict[str, Any]:
+        """Constructor arguments of :class:`~mlapi.ml.IrisClassifier` from these settings.
+
+        Returns:
+            Keyword arguments for ``IrisClassifier(...)`` or ``IrisClassifier.load(...)``.
+        """
+        return {
+            "hyperparameter_defaults": self.hyperparameters,
+            "default_algorithm": self.default_algorithm,
+            "test_size": self.test_size,
+            "random_state": self.random_state,
+            "cache_dir": self.cache_dir,
+            "download_max_bytes": self.download_max_bytes,
+            "download_timeout": self.download_timeout,
+        }
