@@ -17,6 +17,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     yield
+    # `mlapi --config` sets MLAPI_CONFIG_FILE for worker processes; undo it here.
+    for name in list(os.environ):
+        if name.startswith("MLAPI_"):
+            del os.environ[name]
 
 
 @pytest.fixture

@@ -1,0 +1,99 @@
+"""The article's requests against a real server over HTTP, byte for byte."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.conftest import LiveServer
+
+SETOSA_REQUEST = b'{"data": [[5.1, 3.5, 1.4, 0.2]]}'
+JSON = {"content-type": "application/json"}
+
+
+def test_article_predict_request_gets_article_answer_byte_for_byte(
+    shared_server: LiveServer,
+) -> None:
+    with shared_server.client() as client:
+        response = client.post("/predict", content=SETOSA_REQUEST, headers=JSON)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == b'{"prediction":[0],"probability":[[1.0,0.0,0.0]]}'
+
+
+def test_predict_answers_one_row_per_observation(shared_server: LiveServer) -> None:
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
+    with shared_server.client() as client:
+        body = client.post("/predict", json={"data": rows}).json()
+    assert body["prediction"] == [0, 2, 1]
+    assert len(body["probability"]) == 3
+    assert all(sum(row) == pytest.approx(1.0) for row in body["probability"])
+
+
+def test_v1_predict_names_labels_and_model_version(shared_server: LiveServer) -> None:
+    with shared_server.client() as client:
+        answer = client.post("/v1/predict", content=SETOSA_REQUEST, headers=JSON).json()
+        model = client.get("/v1/model").json()
+    assert answer["labels"] == ["setosa"]
+    assert answer["model_version"] == model["version"]
+    assert answer["prediction"] == [0]
+
+
+def test_swagger_ui_and_openapi_are_served(shared_server: LiveServer) -> None:
+    with shared_server.client() as client:
+        docs = client.get("/docs")
+        openapi = client.get("/openapi.json").json()
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text
+    assert openapi["info"]["title"] == "MLAPI Template"
+    assert openapi["info"]["version"] == "1.0"
+    assert {"/predict", "/train", "/v1/predict", "/v1/model"} <= set(openapi["paths"])
+
+
+def test_train_answers_true_and_the_new_model_serves(server: LiveServer) -> None:
+    with server.client() as client:
+        before = client.get("/v1/model").json()
+        response = client.post("/train?gradient_boosting=true")
+        after = client.get("/v1/model").json()
+        prediction = client.post("/predict", content=SETOSA_REQUEST, headers=JSON).json()
+    assert response.status_code == 200
+    assert response.content == b"true"
+    assert before["algorithm"] == "decision_tree"
+    assert after["algorithm"] == "gradient_boosting"
+    assert after["version"] != before["version"]
+    assert prediction["prediction"] == [0]
+    assert (server.model_dir / "active.skops").is_file()
+
+
+def test_trained_model_survives_a_restart(server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    first = server_factory()
+    with first.client() as client:
+        assert client.post("/train", params={"gradient_boosting": "true"}).json() is True
+        trained = client.get("/v1/model").json()["version"]
+    first.stop()
+    second = server_factory(extra_env={"MLAPI_MODEL_DIR": str(first.model_dir)})
+    with second.client() as client:
+        assert client.get("/v1/model").json()["version"] == trained
+
+
+def test_health_probes_answer(shared_server: LiveServer) -> None:
+    with shared_server.client() as client:
+        live = client.get("/v1/health/live")
+        ready = client.get("/v1/health/ready")
+    assert live.json() == {"status": "ok", "model_version": None}
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_cli_predict_asks_a_running_server(shared_server: LiveServer) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mlapi", "predict", "5.1,3.5,1.4,0.2", "--url", shared_server.url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    answer = json.loads(result.stdout)
+    assert answer["labels"] == ["setosa"]
+    assert answer["probability"] == [[1.0, 0.0, 0.0]]
