@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: settings, the active model, query checking."""
+"""Dependencies shared by the routes: settings, the active model, query checking.
+
+All are ``async def``: FastAPI runs plain ``def`` dependencies in a thread pool, a hop
+that would cost more than the prediction itself.
+"""
 
 from typing import Annotated
 
@@ -13,7 +17,7 @@ from mlapi.settings import Settings
 _known_parameters: dict[int, frozenset[str]] = {}
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Return the settings the app was built with.
 
     Args:
@@ -26,7 +30,7 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_active_model(request: Request) -> ActiveModel:
+async def get_active_model(request: Request) -> ActiveModel:
     """Return the holder of the model being served.
 
     Args:
@@ -39,7 +43,7 @@ def get_active_model(request: Request) -> ActiveModel:
     return active_model
 
 
-def reject_unknown_query_parameters(request: Request) -> None:
+async def reject_unknown_query_parameters(request: Request) -> None:
     """Refuse query parameters the route does not declare, so typos do not pass silently.
 
     Args:

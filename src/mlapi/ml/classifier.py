@@ -107,7 +107,7 @@ class ModelMetadata:
                     "evaluation": Evaluation.from_dict(values["evaluation"]),
                 }
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ModelFileError(f"model file has malformed metadata: {error!r}") from error
 
 
@@ -225,6 +225,8 @@ class IrisClassifier:
         target = np.asarray(y)
         if features.ndim != 2 or len(features) != len(target) or len(features) < 2:
             raise InvalidInputError("X must be a 2-D matrix with one row per value of y")
+        if not np.isfinite(features).all():
+            raise InvalidInputError("X must hold only finite numbers")
         labels = np.unique(target)
         feature_names = feature_names or _default_feature_names(features.shape[1])
         class_names = class_names or _default_class_names(labels)
@@ -232,14 +234,17 @@ class IrisClassifier:
             raise InvalidInputError("feature_names and class_names must match the data")
 
         counts = np.unique(target, return_counts=True)[1]
-        X_train, X_test, y_train, y_test = train_test_split(  # noqa: N806
-            features,
-            target,
-            test_size=self.test_size,
-            random_state=self.random_state,
-            stratify=target if counts.min() >= 2 else None,
-        )
-        estimator = spec.build(params).fit(X_train, y_train)
+        try:
+            X_train, X_test, y_train, y_test = train_test_split(  # noqa: N806
+                features,
+                target,
+                test_size=self.test_size,
+                random_state=self.random_state,
+                stratify=target if counts.min() >= 2 else None,
+            )
+            estimator = spec.build(params).fit(X_train, y_train)
+        except ValueError as error:
+            raise InvalidInputError(f"cannot train on this data: {error}") from error
         evaluation = evaluate(y_test, estimator.predict(X_test), labels, class_names)
         self._keep(
             estimator,
@@ -298,7 +303,7 @@ class IrisClassifier:
             wrong = [
                 FieldError(("data", index), f"must have exactly {width} values", "wrong_width")
                 for index, row in enumerate(X)
-                if not isinstance(row, list | tuple) or len(row) != width
+                if not isinstance(row, list | tuple | np.ndarray) or len(row) != width
             ]
             if wrong:
                 raise InvalidInputError("rows of the wrong width", _capped(wrong))
@@ -383,9 +388,16 @@ class IrisClassifier:
                 data = Path(path).read_bytes()
         except OSError as error:
             raise ModelFileError(f"cannot read model file: {error}") from error
-        estimator, metadata = persistence.loads(data)
+        estimator, raw_metadata = persistence.loads(data)
         classifier = cls(**options)
-        classifier._keep(estimator, ModelMetadata.from_dict(metadata), persistence.sha256_hex(data))
+        try:
+            classifier._keep(
+                estimator, ModelMetadata.from_dict(raw_metadata), persistence.sha256_hex(data)
+            )
+        except ModelFileError:
+            raise
+        except Exception as error:
+            raise ModelFileError(f"model file holds an inconsistent model: {error!r}") from error
         return classifier
 
     def download(self, url: str, sha256: str | None = None) -> Path:
@@ -411,8 +423,11 @@ class IrisClassifier:
         )
 
     def _keep(self, estimator: Any, metadata: ModelMetadata, checksum: str | None) -> None:
-        if len(metadata.class_names) != len(estimator.classes_):
+        classes = getattr(estimator, "classes_", None)
+        if classes is None or len(metadata.class_names) != len(classes):
             raise ModelFileError("model metadata does not match its estimator's classes")
+        if getattr(estimator, "n_features_in_", None) != len(metadata.feature_names):
+            raise ModelFileError("model metadata does not match its estimator's features")
         self.estimator = estimator
         self.metadata = metadata
         self.checksum = checksum

@@ -1,0 +1,221 @@
+"""Settings: defaults, and the priority of arguments, environment and TOML file."""
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sklearn.ensemble import GradientBoostingClassifier
+
+from mlapi.ml import IrisClassifier
+from mlapi.settings import LogLevel, Settings
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_defaults_listen_on_loopback_port_8888() -> None:
+    settings = Settings()
+
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8888
+    assert settings.workers == 1
+    assert settings.log_level is LogLevel.INFO
+    assert settings.default_algorithm == "decision_tree"
+    assert settings.hyperparameters == {}
+    assert settings.model_dir == Path("var/models")
+    assert settings.ssl_keyfile is None
+
+
+def test_environment_variable_overrides_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLAPI_PORT", "9001")
+
+    assert Settings().port == 9001
+
+
+def test_config_file_named_by_environment_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = _write(tmp_path / "elsewhere.toml", 'port = 7000\nhost = "0.0.0.0"\n')
+    monkeypatch.setenv("MLAPI_CONFIG_FILE", str(config))
+
+    settings = Settings()
+
+    assert (settings.host, settings.port) == ("0.0.0.0", 7000)  # noqa: S104
+
+
+def test_mlapi_toml_in_working_folder_is_read_when_present(tmp_path: Path) -> None:
+    assert Path.cwd() == tmp_path
+    _write(tmp_path / "mlapi.toml", 'port = 7001\nlog_level = "debug"\n')
+
+    settings = Settings()
+
+    assert settings.port == 7001
+    assert settings.log_level is LogLevel.DEBUG
+
+
+def test_config_file_named_by_environment_wins_over_mlapi_toml(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _write(tmp_path / "mlapi.toml", "port = 7001\n")
+    monkeypatch.setenv("MLAPI_CONFIG_FILE", str(_write(tmp_path / "named.toml", "port = 7002\n")))
+
+    assert Settings().port == 7002
+
+
+def test_toml_tables_set_hyperparameters(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "mlapi.toml",
+        'default_algorithm = "gradient_boosting"\n'
+        "[hyperparameters.gradient_boosting]\n"
+        "n_estimators = 12\n",
+    )
+
+    settings = Settings()
+
+    assert settings.default_algorithm == "gradient_boosting"
+    assert settings.hyperparameters == {"gradient_boosting": {"n_estimators": 12}}
+
+
+def test_environment_beats_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _write(tmp_path / "mlapi.toml", "port = 7001\nworkers = 3\n")
+    monkeypatch.setenv("MLAPI_PORT", "9002")
+
+    settings = Settings()
+
+    assert settings.port == 9002
+    assert settings.workers == 3
+
+
+def test_arguments_beat_environment_and_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _write(tmp_path / "mlapi.toml", "port = 7001\n")
+    monkeypatch.setenv("MLAPI_PORT", "9002")
+
+    assert Settings(port=1234).port == 1234
+
+
+def test_missing_config_file_named_by_environment_raises(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLAPI_CONFIG_FILE", str(tmp_path / "absent.toml"))
+
+    with pytest.raises(FileNotFoundError, match=r"absent\.toml"):
+        Settings()
+
+
+def test_unknown_key_in_config_file_is_rejected(tmp_path: Path) -> None:
+    _write(tmp_path / "mlapi.toml", "prot = 7001\n")
+
+    with pytest.raises(ValidationError, match="prot"):
+        Settings()
+
+
+def test_hyperparameters_json_environment_variable_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLAPI_HYPERPARAMETERS", '{"gradient_boosting": {"n_estimators": 7}}')
+
+    assert Settings().hyperparameters == {"gradient_boosting": {"n_estimators": 7}}
+
+
+def test_invalid_hyperparameter_value_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="n_estimators"):
+        Settings(hyperparameters={"gradient_boosting": {"n_estimators": 0}})
+
+
+def test_unknown_hyperparameter_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="bogus"):
+        Settings(hyperparameters={"decision_tree": {"bogus": 1}})
+
+
+def test_hyperparameters_of_unknown_algorithm_are_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="unknown algorithm"):
+        Settings(hyperparameters={"svm": {}})
+
+
+def test_unknown_default_algorithm_is_a_validation_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLAPI_DEFAULT_ALGORITHM", "random_forest")
+
+    with pytest.raises(ValidationError, match="unknown algorithm"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("port", 0), ("port", 65536), ("workers", 0), ("test_size", 1.0), ("max_body_bytes", 10)],
+)
+def test_out_of_range_value_is_a_validation_error(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Settings(**{field: value})
+
+
+def test_unknown_argument_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        Settings(colour="blue")
+
+
+def test_ssl_keyfile_without_certfile_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="set together"):
+        Settings(ssl_keyfile=tmp_path / "key.pem")
+
+
+def test_ssl_certfile_without_keyfile_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="set together"):
+        Settings(ssl_certfile=tmp_path / "cert.pem")
+
+
+def test_ssl_key_and_certificate_together_are_accepted(tmp_path: Path) -> None:
+    settings = Settings(ssl_keyfile=tmp_path / "key.pem", ssl_certfile=tmp_path / "cert.pem")
+
+    assert settings.ssl_certfile == tmp_path / "cert.pem"
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+
+    with pytest.raises(ValidationError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_active_model_path_is_active_skops_in_model_dir(tmp_path: Path) -> None:
+    assert Settings(model_dir=tmp_path / "m").active_model_path == tmp_path / "m" / "active.skops"
+
+
+def test_settings_fixture_uses_private_folders(settings: Settings, tmp_path: Path) -> None:
+    assert settings.model_dir == tmp_path / "models"
+    assert settings.cache_dir == tmp_path / "cache"
+
+
+def test_classifier_options_build_a_classifier_that_trains_as_configured(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        default_algorithm="gradient_boosting",
+        hyperparameters={"gradient_boosting": {"n_estimators": 7}},
+        test_size=0.4,
+        cache_dir=tmp_path / "downloads",
+        download_max_bytes=1000,
+        download_timeout=3.0,
+    )
+
+    classifier = IrisClassifier(**settings.classifier_options())
+    data = classifier.dataset()
+    evaluation = classifier.train(data["X"], data["y"])
+
+    assert isinstance(classifier.estimator, GradientBoostingClassifier)
+    assert classifier.estimator.n_estimators == 7
+    assert evaluation.test_rows == 60
+    assert classifier.cache_dir == tmp_path / "downloads"
+    assert (classifier.download_max_bytes, classifier.download_timeout) == (1000, 3.0)
+
+
+def test_classifier_options_load_the_bundled_model(settings: Settings) -> None:
+    classifier = IrisClassifier.load(**settings.classifier_options())
+
+    assert classifier.predict([[5.1, 3.5, 1.4, 0.2]])["prediction"] == [0]
+    assert classifier.cache_dir == settings.cache_dir
