@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
-from mlapi.api.deps import reject_unknown_query_parameters
 from mlapi.api.errors import install_error_handlers
 from mlapi.api.middleware import RequestLimitsMiddleware
 from mlapi.api.routes import health, model, predict, seed
@@ -56,7 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="1.0",
         lifespan=lifespan,
-        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     app.state.settings = settings
     app.state.active_model = active_model

@@ -4,9 +4,10 @@ from fastapi import APIRouter
 
 from mlapi.api.deps import ActiveModelDep
 from mlapi.api.routes._responses import problems
+from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import HealthResponse
 
-router = APIRouter(prefix="/v1/health", tags=["health"])
+router = APIRouter(prefix="/v1/health", tags=["health"], route_class=StrictQueryRoute)
 
 
 @router.get("/live")

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from mlapi.api.deps import ActiveModelDep
 from mlapi.api.routes._responses import problems
+from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import ModelResponse
 
-router = APIRouter(prefix="/v1", tags=["models"])
+router = APIRouter(prefix="/v1", tags=["models"], route_class=StrictQueryRoute)
 
 
 @router.get("/model", responses=problems(503))

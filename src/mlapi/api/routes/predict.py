@@ -4,9 +4,10 @@ from fastapi import APIRouter
 
 from mlapi.api.deps import ActiveModelDep
 from mlapi.api.routes._responses import problems
+from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import IrisPredictionInput, PredictionResponse
 
-router = APIRouter(prefix="/v1", tags=["predict"])
+router = APIRouter(prefix="/v1", tags=["predict"], route_class=StrictQueryRoute)
 
 
 @router.post("/predict", responses=problems(400, 413, 415, 422, 503))

@@ -7,9 +7,10 @@ from fastapi import APIRouter
 
 from mlapi.api.deps import ActiveModelDep
 from mlapi.api.routes._responses import problems
+from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import IrisPredictionInput, IrisPredictionResponse
 
-router = APIRouter(tags=["article"])
+router = APIRouter(tags=["article"], route_class=StrictQueryRoute)
 
 
 @router.post(
