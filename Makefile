@@ -9,7 +9,7 @@ PORT ?= 8888
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: help install install-dev run test lint typecheck pytest model requirements clean
+.PHONY: help install install-dev run test lint typecheck hadolint pytest model requirements clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,16 +37,19 @@ run: install ## Serve the bundled model on $(HOST):$(PORT)
 	$(BIN)/mlapi serve --host $(HOST) --port $(PORT)
 
 lint: install-dev ## ruff (lint and format check)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: install-dev ## mypy on src/
 	$(BIN)/mypy
 
+hadolint: install-dev ## Lint the Dockerfile (hadolint from PyPI; no Docker needed)
+	$(BIN)/hadolint --failure-threshold style Dockerfile
+
 pytest: install-dev ## The test suite with coverage of src/
 	$(BIN)/pytest --cov --cov-report=term
 
-test: lint typecheck pytest ## Everything CI checks
+test: lint typecheck hadolint pytest ## Everything CI checks
 
 model: install ## Retrain the bundled model (decision tree, seed 0)
 	$(BIN)/mlapi train --algorithm decision_tree --output src/mlapi/ml/model.skops
@@ -60,3 +63,6 @@ requirements: ## Re-pin requirements.txt from pyproject.toml in a scratch venv
 
 clean: ## Remove the virtual environment, caches and generated files
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov var build
+
+bench: install ## Load-test /predict against the article's app and FastAPI's ceiling (wrk)
+	$(BIN)/python benchmarks/run.py
