@@ -9,7 +9,7 @@ PORT ?= 8888
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: help install install-dev run test lint typecheck hadolint pytest model requirements clean bench
+.PHONY: help install install-dev run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.txt
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install -c requirements.txt -e '.[dev]'
+	@touch $@
+
+$(VENV)/.installed-docs: $(VENV)/.installed
+	$(PIP) install -c requirements.txt -e '.[docs]'
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install mlapi
@@ -49,7 +53,13 @@ hadolint: install-dev ## Lint the Dockerfile (hadolint from PyPI; no Docker need
 pytest: install-dev ## The test suite with coverage of src/
 	$(BIN)/pytest --cov --cov-report=term
 
-test: lint typecheck hadolint pytest ## Everything CI checks
+docs: $(VENV)/.installed-docs ## Build the HTML docs into docs/_build/html (warnings are errors)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+latexpdf: $(VENV)/.installed-docs ## Build the PDF docs into docs/_build/latex (needs LaTeX, latexmk)
+	$(BIN)/sphinx-build -M latexpdf docs docs/_build -W --keep-going
+
+test: lint typecheck hadolint pytest docs ## Everything CI checks
 
 model: install ## Retrain the bundled model (decision tree, seed 0)
 	$(BIN)/mlapi train --algorithm decision_tree --output src/mlapi/ml/model.skops
@@ -62,7 +72,7 @@ requirements: ## Re-pin requirements.txt from pyproject.toml in a scratch venv
 	rm -rf .req-venv
 
 clean: ## Remove the virtual environment, caches and generated files
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov var build
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov var build docs/_build
 
 bench: install ## Load-test /predict against the article's app and FastAPI's ceiling (wrk)
 	$(BIN)/python benchmarks/run.py

@@ -100,7 +100,7 @@ def _parse_param(text: str) -> tuple[str, Any]:
 @cli.command()
 def train(
     algorithm: Annotated[
-        Algorithm | None, typer.Option(help="Algorithm [default: MLAPI_DEFAULT_ALGORITHM].")
+        Algorithm | None, typer.Option(help="Algorithm; MLAPI_DEFAULT_ALGORITHM if not given.")
     ] = None,
     param: Annotated[
         list[str] | None,

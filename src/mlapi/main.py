@@ -7,14 +7,17 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
 from mlapi.api.errors import install_error_handlers
 from mlapi.api.middleware import RequestLimitsMiddleware
 from mlapi.api.routes import health, model, predict, seed
+from mlapi.api.schemas import Problem
 from mlapi.serving.active_model import ActiveModel
 from mlapi.settings import Settings
 
@@ -41,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ``/v1/health/ready`` answers 200 from then on.
     """
     settings = settings or Settings()
+    _configure_logging(settings)
     active_model = ActiveModel(settings)
 
     @asynccontextmanager
@@ -63,11 +67,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (seed.router, predict.router, model.router, health.router):
         app.include_router(router)
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem.pop("$defs", {}))
+            schemas["Problem"] = problem
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
     return app
+
+
+def _configure_logging(settings: Settings) -> None:
+    # uvicorn configures only its own loggers; give mlapi's the same place and level.
+    package_logger = logging.getLogger("mlapi")
+    package_logger.setLevel(settings.log_level.value.upper())
+    if not package_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        package_logger.addHandler(handler)
+        package_logger.propagate = False
 
 
 def _log_failure(task: "asyncio.Task[object]") -> None:

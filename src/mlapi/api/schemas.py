@@ -5,10 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
 
-#: A JSON number that is finite: not a string, boolean, NaN or Infinity.
+#: A finite JSON number (not a string, boolean, NaN or Infinity).
 FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
 
-#: One observation: a value per feature of the active model.
+#: One observation, with a value per feature of the active model.
 Row = Annotated[list[FiniteFloat], Field(min_length=1)]
 
 

@@ -171,7 +171,7 @@ class IrisClassifier:
 
     @property
     def version(self) -> str | None:
-        """Short identifier of the model: the first 12 hex digits of its file's SHA-256."""
+        """Short identifier of the model (the first 12 hex digits of its file's SHA-256)."""
         return self.checksum[:12] if self.checksum else None
 
     @property

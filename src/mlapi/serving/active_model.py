@@ -21,8 +21,8 @@ from mlapi.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-#: Batches up to this many rows are predicted on the event loop: they take tens of
-#: microseconds, less than handing them to a thread would. Larger ones go to a thread.
+#: Largest batch predicted on the event loop itself (tens of microseconds, less than
+#: handing it to a thread would cost); larger batches go to a thread.
 INLINE_PREDICT_ROWS = 256
 
 

@@ -1,9 +1,12 @@
-"""OpenAPI descriptions of the error responses routes share."""
+"""OpenAPI descriptions of the error responses routes share.
+
+The ``Problem`` schema they refer to is added to the document's components by
+:func:`mlapi.main.create_app`.
+"""
 
 from typing import Any
 
 from mlapi.api.errors import PROBLEM_MEDIA_TYPE
-from mlapi.api.schemas import Problem
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -24,9 +27,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
     return {
         status: {
-            "model": Problem,
             "description": descriptions[status],
-            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in statuses
     }
