@@ -33,7 +33,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings whose model and cache folders are private to the test."""
-    return Settings(model_dir=tmp_path / "models", cache_dir=tmp_path / "cache")
+    return Settings(model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
