@@ -64,9 +64,9 @@ test: lint typecheck hadolint pytest docs ## Everything CI checks
 model: install ## Retrain the bundled model (decision tree, seed 0)
 	$(BIN)/mlapi train --algorithm decision_tree --output src/mlapi/ml/model.skops
 
-requirements: ## Re-pin requirements.txt from pyproject.toml in a scratch venv
+requirements: ## Re-pin requirements.txt (runtime + PostgreSQL driver, for the container) in a scratch venv
 	rm -rf .req-venv && $(PYTHON) -m venv .req-venv
-	.req-venv/bin/pip install --quiet .
+	.req-venv/bin/pip install --quiet '.[postgres]'
 	echo '# Pinned runtime dependencies for the container and make run; regenerate with make requirements.' > requirements.txt
 	.req-venv/bin/pip freeze --exclude mlapi --exclude pip --exclude setuptools >> requirements.txt
 	rm -rf .req-venv
