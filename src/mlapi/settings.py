@@ -82,7 +82,9 @@ class Settings(BaseSettings):
     test_size: float = Field(
         default=0.2, gt=0, lt=1, description="Share of rows held out to evaluate a model."
     )
-    random_state: int = Field(default=0, ge=0, description="Seed of the held-out split.")
+    random_state: int = Field(
+        default=0, ge=0, le=2**32 - 1, description="Seed of the held-out split."
+    )
     ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM).")
     ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
     max_rows_per_request: int = Field(

@@ -17,7 +17,7 @@ class DecisionTreeHyperparameters(BaseModel):
     max_depth: int | None = Field(default=None, ge=1, le=1000)
     min_samples_split: int = Field(default=2, ge=2)
     min_samples_leaf: int = Field(default=1, ge=1)
-    random_state: int = Field(default=0, ge=0)
+    random_state: int = Field(default=0, ge=0, le=2**32 - 1)
 
 
 ESTIMATOR = EstimatorSpec(

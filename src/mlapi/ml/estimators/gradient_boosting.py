@@ -17,7 +17,7 @@ class GradientBoostingHyperparameters(BaseModel):
     learning_rate: float = Field(default=0.1, gt=0, le=10)
     max_depth: int = Field(default=3, ge=1, le=100)
     subsample: float = Field(default=1.0, gt=0, le=1)
-    random_state: int = Field(default=0, ge=0)
+    random_state: int = Field(default=0, ge=0, le=2**32 - 1)
 
 
 def fit_with_progress(
