@@ -2,8 +2,8 @@
 
 Every error response of the API is ``application/problem+json`` with ``type``,
 ``title``, ``status``, ``detail`` and ``instance``; when fields are at fault an
-``errors`` list names each one by JSON Pointer (body), ``parameter`` (query) or
-``header``. Problem type URIs are ``urn:mlapi:problem:<kind>``; the docs list them.
+``errors`` list names each one by JSON Pointer (body), ``parameter`` (query or
+path) or ``header``. Problem type URIs are ``urn:mlapi:problem:<kind>``; the docs list them.
 """
 
 import logging
@@ -69,7 +69,7 @@ def problem_response(
 
 def _locator(location: Iterable[Any]) -> dict[str, str]:
     parts = [str(part) for part in location]
-    if parts and parts[0] == "query":
+    if parts and parts[0] in {"query", "path"}:
         return {"parameter": ".".join(parts[1:])}
     if parts and parts[0] == "header":
         return {"header": ".".join(parts[1:])}

@@ -8,6 +8,10 @@ from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
 from mlapi.ml.estimators import Algorithm
 from mlapi.serving.tables import JobState
 
+#: Largest version number, seed or offset accepted: the registry stores them as SQL
+#: ``INTEGER``, 32 bits on PostgreSQL; a larger one would fail in the database.
+MAX_INTEGER = 2**31 - 1
+
 #: A finite JSON number (not a string, boolean, NaN or Infinity).
 FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
 
@@ -39,7 +43,10 @@ class PredictionRequest(IrisPredictionInput):
     )
 
     model_version: int | None = Field(
-        default=None, ge=1, description="A registered version; the active one if omitted."
+        default=None,
+        ge=1,
+        le=MAX_INTEGER,
+        description="A registered version; the active one if omitted.",
     )
 
 
@@ -150,7 +157,9 @@ class TrainRequest(BaseModel):
     test_size: float | None = Field(
         default=None, gt=0, lt=1, description="Share of rows held out for evaluation."
     )
-    random_state: int | None = Field(default=None, ge=0, description="Seed of the split.")
+    random_state: int | None = Field(
+        default=None, ge=0, le=MAX_INTEGER, description="Seed of the split."
+    )
     activate: bool = Field(default=True, description="Activate the new version on success.")
 
 
@@ -196,7 +205,7 @@ class ProblemDetail(BaseModel):
     pointer: str | None = Field(
         default=None, description="JSON Pointer (as a URI fragment) into the request body."
     )
-    parameter: str | None = Field(default=None, description="Offending query parameter.")
+    parameter: str | None = Field(default=None, description="Offending query or path parameter.")
     header: str | None = Field(default=None, description="Offending header.")
     type: str = Field(description="Machine-readable kind of error, e.g. `finite_number`.")
 

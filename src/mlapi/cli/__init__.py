@@ -16,8 +16,9 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
+from mlapi.api.schemas import MAX_INTEGER
 from mlapi.cli.backends import Backend, CommandError, HttpBackend, LocalBackend, run
 from mlapi.ml import Algorithm
 from mlapi.serving.training import train_on_dataset
@@ -43,7 +44,8 @@ CacertOption = Annotated[
     Path | None, typer.Option(exists=True, help="CA bundle to verify the server with.")
 ]
 LimitOption = Annotated[int, typer.Option(min=1, max=500, help="Most items listed.")]
-OffsetOption = Annotated[int, typer.Option(min=0, help="Items skipped first.")]
+OffsetOption = Annotated[int, typer.Option(min=0, max=MAX_INTEGER, help="Items skipped first.")]
+VersionArgument = Annotated[int, typer.Argument(min=1, max=MAX_INTEGER, help="Version number.")]
 
 
 @cli.callback()
@@ -177,7 +179,9 @@ def train(
     test_size: Annotated[
         float | None, typer.Option(min=0.01, max=0.99, help="Held-out share of rows.")
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed of the held-out split.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=MAX_INTEGER, help="Seed of the held-out split.")
+    ] = None,
     activate: Annotated[bool, typer.Option(help="Activate the new version on success.")] = True,
     wait: Annotated[
         bool, typer.Option(help="Wait for the job, with a progress bar, and print its metrics.")
@@ -305,7 +309,8 @@ def predict(
         Path | None, typer.Option("--csv", exists=True, help="CSV file of rows.")
     ] = None,
     model_version: Annotated[
-        int | None, typer.Option(min=1, help="Ask this version; the active one if not given.")
+        int | None,
+        typer.Option(min=1, max=MAX_INTEGER, help="Ask this version; the active one if not given."),
     ] = None,
     url: UrlOption = None,
     cacert: CacertOption = None,
@@ -357,7 +362,9 @@ def list_models(
 
 
 @models_cli.command("show")
-def show_model(version: int, url: UrlOption = None, cacert: CacertOption = None) -> None:
+def show_model(
+    version: VersionArgument, url: UrlOption = None, cacert: CacertOption = None
+) -> None:
     """Show one model version as JSON.
 
     Args:
@@ -370,7 +377,9 @@ def show_model(version: int, url: UrlOption = None, cacert: CacertOption = None)
 
 
 @models_cli.command("activate")
-def activate_model(version: int, url: UrlOption = None, cacert: CacertOption = None) -> None:
+def activate_model(
+    version: VersionArgument, url: UrlOption = None, cacert: CacertOption = None
+) -> None:
     """Make a version the active one (roll back or forward).
 
     Args:
@@ -384,7 +393,9 @@ def activate_model(version: int, url: UrlOption = None, cacert: CacertOption = N
 
 
 @models_cli.command("delete")
-def delete_model(version: int, url: UrlOption = None, cacert: CacertOption = None) -> None:
+def delete_model(
+    version: VersionArgument, url: UrlOption = None, cacert: CacertOption = None
+) -> None:
     """Delete a version and its file (not the active one).
 
     Args:
@@ -414,7 +425,11 @@ def list_jobs(
     """
     backend = _backend(url, cacert)
     page = _do(lambda: backend.jobs(limit, offset))
-    table = Table("id", "state", "progress", "algorithm", "version", "created", "error")
+    # The id and state in full, whatever the terminal's width: the id is what
+    # `jobs show` takes.
+    job_id = Column("id", no_wrap=True, min_width=36)
+    state = Column("state", no_wrap=True, min_width=9)
+    table = Table(job_id, state, "progress", "algorithm", "version", "created", "error")
     for item in page["items"]:
         table.add_row(
             item["id"],

@@ -74,9 +74,7 @@ class HttpBackend:
         except httpx.HTTPError as error:
             raise CommandError(f"cannot reach the server: {error}") from error
         if response.is_error:
-            raise CommandError(
-                json.dumps(response.json()) if response.content else response.reason_phrase
-            )
+            raise CommandError(_problem_message(response))
         return response.json() if response.content else None
 
     def train(self, body: Json) -> Json:
@@ -176,6 +174,32 @@ class HttpBackend:
             body["model_version"] = version
         result: Json = self._call("POST", "/v1/predict", json=body)
         return result
+
+
+def _problem_message(response: httpx.Response) -> str:
+    """Say what a server's error response means, from its problem body if it has one.
+
+    Args:
+        response: An error response.
+
+    Returns:
+        The problem's detail and each offending field, and the HTTP status.
+    """
+    status = f"HTTP {response.status_code} {response.reason_phrase}"
+    try:
+        problem = response.json()
+    except ValueError:  # not JSON: a proxy's error page, say
+        return status
+    if not isinstance(problem, dict) or not isinstance(problem.get("detail"), str):
+        return f"{status}: {json.dumps(problem)}"
+    fields = [
+        f"{error.get('pointer') or error.get('parameter') or error.get('header')}: "
+        f"{error.get('detail')}"
+        for error in problem.get("errors") or []
+        if isinstance(error, dict)
+    ]
+    message = f"{problem['detail']} ({'; '.join(fields)})" if fields else problem["detail"]
+    return f"{message} [{status}]"
 
 
 class LocalBackend:

@@ -9,7 +9,7 @@ from mlapi.api.deps import SettingsDep, TrainingDep
 from mlapi.api.routes._convert import job_response
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
-from mlapi.api.schemas import JobPage, JobResponse, TrainRequest
+from mlapi.api.schemas import MAX_INTEGER, JobPage, JobResponse, TrainRequest
 from mlapi.serving.jobs import make_request
 
 router = APIRouter(prefix="/v1", tags=["training"], route_class=StrictQueryRoute)
@@ -52,7 +52,7 @@ async def train(
 async def list_jobs(
     training: TrainingDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Most jobs returned.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Jobs skipped first.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="Jobs skipped first.")] = 0,
 ) -> JobPage:
     """List training jobs, newest first.
 

@@ -9,11 +9,11 @@ from mlapi.api.deps import ActiveModelDep, RegistryDep
 from mlapi.api.routes._convert import version_response
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
-from mlapi.api.schemas import ModelVersionPage, ModelVersionResponse
+from mlapi.api.schemas import MAX_INTEGER, ModelVersionPage, ModelVersionResponse
 
 router = APIRouter(prefix="/v1", tags=["models"], route_class=StrictQueryRoute)
 
-VersionPath = Annotated[int, Path(ge=1, description="Model version number.")]
+VersionPath = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="Model version number.")]
 
 
 async def _active_number(registry: RegistryDep) -> int | None:
@@ -42,7 +42,7 @@ async def active_model_info(
 async def list_models(
     registry: RegistryDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Most versions returned.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Versions skipped first.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="Versions skipped first.")] = 0,
 ) -> ModelVersionPage:
     """List registered model versions, newest first.
 
