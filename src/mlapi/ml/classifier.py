@@ -160,6 +160,9 @@ class IrisClassifier:
         self.metadata: ModelMetadata | None = None
         self.checksum: str | None = None
         self._labels: dict[Any, str] = {}
+        # skops output differs on every call (memory ids, zip timestamps), so the bytes
+        # are kept: the same model then always has the same file and checksum.
+        self._file: bytes | None = None
 
     @staticmethod
     def dataset() -> Dataset:
@@ -259,7 +262,7 @@ class IrisClassifier:
                 spec.build(params), X_train, y_train, progress or _ignore_progress
             )
             training_seconds = time.perf_counter() - started
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:
             raise InvalidInputError(f"cannot train on this data: {error}") from error
         evaluation = evaluate(y_test, estimator.predict(X_test), labels, class_names)
         self._keep(
@@ -373,10 +376,17 @@ class IrisClassifier:
     def to_bytes(self) -> bytes:
         """Serialise the trained model as a skops file.
 
+        The same trained or loaded model always gives the same bytes: those it was
+        loaded from, else those of its first serialisation.
+
         Returns:
             The file's bytes.
         """
-        return persistence.dumps(self._require_estimator(), self._require_metadata().to_dict())
+        if self._file is None:
+            self._file = persistence.dumps(
+                self._require_estimator(), self._require_metadata().to_dict()
+            )
+        return self._file
 
     def save(self, path: str | Path) -> str:
         """Save the trained model to a skops file, atomically.
@@ -435,6 +445,7 @@ class IrisClassifier:
             classifier._keep(
                 estimator, ModelMetadata.from_dict(raw_metadata), persistence.sha256_hex(data)
             )
+            classifier._file = data
         except ModelFileError:
             raise
         except Exception as error:
@@ -472,6 +483,7 @@ class IrisClassifier:
         self.estimator = estimator
         self.metadata = metadata
         self.checksum = checksum
+        self._file = None
         self._labels = dict(zip(estimator.classes_.tolist(), metadata.class_names, strict=True))
 
     def _require_estimator(self) -> Any:

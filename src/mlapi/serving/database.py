@@ -1,5 +1,7 @@
 """Database engines for the registry, and migrating their schema to the newest version."""
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,32 @@ from sqlalchemy.orm import Session, sessionmaker
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent migrations.
 _MIGRATION_LOCK = 0x6D6C6170  # "mlap"
+
+#: Seconds a SQLite connection waits for another's lock before giving up.
+_SQLITE_BUSY_SECONDS = 30.0
+
+
+def _enable_wal(dbapi_connection: Any) -> None:
+    """Switch a SQLite database to WAL mode, waiting for other connections' locks.
+
+    Args:
+        dbapi_connection: A new sqlite3 connection.
+
+    Raises:
+        sqlite3.OperationalError: If the database stays locked for too long.
+    """
+    # Switching a new database to WAL needs an exclusive lock, and SQLite answers "locked"
+    # at once instead of calling the busy handler: several processes starting on a new
+    # registry would fail. Retry as the busy timeout would.
+    deadline = time.monotonic() + _SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def make_engine(url: str) -> Engine:
@@ -25,14 +53,16 @@ def make_engine(url: str) -> Engine:
     """
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(
+        url, connect_args={"timeout": _SQLITE_BUSY_SECONDS, "check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling is off; SQLAlchemy's "begin" below decides.
         dbapi_connection.isolation_level = None
+        _enable_wal(dbapi_connection)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")

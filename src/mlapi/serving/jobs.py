@@ -520,10 +520,15 @@ class TrainingRunner:
 
     async def _run(self, job: TrainingJob) -> None:
         try:
-            future = self._executor().submit(execute_job, job.id, self._settings_json)
+            executor = self._executor()
+            future = executor.submit(execute_job, job.id, self._settings_json)
             version = await asyncio.wrap_future(future)
         except BrokenProcessPool:
-            self._pool = None
+            # Every job of a broken pool lands here; only the first replaces the pool,
+            # or a pool started meanwhile for new jobs would be dropped unawaited.
+            if self._pool is executor:
+                self._pool = None
+                executor.shutdown(wait=False, cancel_futures=True)
             current = await to_thread.run_sync(self._jobs.get, job.id)
             if current.state == JobState.QUEUED:
                 await to_thread.run_sync(self._jobs.release, job.id)
