@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from mlapi.ml import InvalidInputError
 from mlapi.serving.jobs import (
+    FIT_SHARE,
     JobNotFoundError,
     JobStore,
     TrainingRequest,
@@ -308,7 +309,8 @@ def test_execute_job_registers_a_version_of_the_requested_model(
     done = jobs.get(job.id)
     # Marking it succeeded is left to the caller, after activation.
     assert (done.state, done.model_version, done.progress) == (JobState.RUNNING, number, 1.0)
-    assert reported == [1.0]
+    # Fitting is FIT_SHARE of a job; registering the version brings it to 1.
+    assert reported == [FIT_SHARE]
     assert registry.load(version).metadata is not None
 
 
@@ -322,7 +324,7 @@ def test_execute_job_reports_gradient_boosting_progress_stage_by_stage(
 
     assert number is not None
     assert registry.get(number).algorithm == "gradient_boosting"
-    assert reported == [stage / 8 for stage in range(1, 9)]
+    assert reported == [FIT_SHARE * stage / 8 for stage in range(1, 9)]
 
 
 def test_execute_job_fails_a_job_scikit_learn_refuses_when_fitting(

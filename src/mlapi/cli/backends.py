@@ -239,6 +239,8 @@ class LocalBackend:
         if not wait:
             return job_response(job).model_dump(mode="json")
         version = execute_job(job.id, self._settings.model_dump_json(), self._progress)
+        if version is not None and self._progress is not None:
+            self._progress(1.0)
         if version is None:
             raise TrainingFailedError(self._jobs.get(job.id).error or "training failed")
         if request.activate:

@@ -38,6 +38,9 @@ from mlapi.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+#: Share of a job's progress that fitting the estimator accounts for.
+FIT_SHARE = 0.9
+
 #: Seconds between a training process's progress and heartbeat writes.
 HEARTBEAT_SECONDS = 0.5
 
@@ -388,9 +391,10 @@ def execute_job(
     stop = threading.Event()
 
     def report(share: float) -> None:
-        done[0] = share
+        # Fitting is 90 % of a job; evaluating, saving and registering bring it to 100 %.
+        done[0] = FIT_SHARE * share
         if progress is not None:
-            progress(share)
+            progress(done[0])
 
     def heartbeat() -> None:
         while not stop.wait(HEARTBEAT_SECONDS):

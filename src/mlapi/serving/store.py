@@ -7,6 +7,7 @@ atomically themselves.
 """
 
 import posixpath
+from pathlib import Path
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -48,9 +49,12 @@ class ModelStore:
         """
         checksum = sha256_hex(data)
         path = self.path_for(checksum)
+        try:
+            if sha256_hex(self._fs.cat_file(path)) == checksum:
+                return path, checksum  # already there, intact
+        except (OSError, ValueError):
+            pass  # missing: write it; damaged: write it again
         if isinstance(self._fs, LocalFileSystem):
-            from pathlib import Path
-
             write_atomic(Path(path), data)
         else:  # pragma: no cover - exercised only against object stores
             self._fs.pipe_file(path, data)

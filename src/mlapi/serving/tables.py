@@ -72,6 +72,8 @@ class ModelVersionRow(Base):
     """One immutable trained model: its file, where it came from and how good it is."""
 
     __tablename__ = "model_versions"
+    # Never reuse the number of a deleted version (SQLite would, without AUTOINCREMENT).
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's own API
 
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     algorithm: Mapped[str] = mapped_column(String(100))

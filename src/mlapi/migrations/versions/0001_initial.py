@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("file_sha256", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("version"),
         sa.UniqueConstraint("file_sha256"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "training_jobs",
