@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
@@ -431,6 +432,24 @@ def _warm_up() -> None:
     """Import what a training needs, in a fresh training process."""
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Make a training process end when the server that started it is gone.
+
+    A server killed outright (SIGKILL, OOM) cannot shut its pool down; without this its
+    idle training processes would live on, orphaned.
+
+    Args:
+        parent: Process id of the server.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def describe(error: BaseException) -> str:
     """Say what went wrong, for a job's error field.
 
@@ -518,7 +537,10 @@ class TrainingRunner:
         if self._pool is None:
             # spawn: forking a process that runs threads and an event loop is unsafe.
             self._pool = ProcessPoolExecutor(
-                max_workers=self._settings.training_workers, mp_context=get_context("spawn")
+                max_workers=self._settings.training_workers,
+                mp_context=get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

@@ -246,12 +246,13 @@ class Registry:
         return self._activate(version, activated_by, only_if_unset=False)
 
     def _activate(self, version: int, activated_by: str, *, only_if_unset: bool) -> ActiveState:
-        now = utc_now()
         with self._sessions.begin() as session:
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             if session.get(ModelVersionRow, version) is None:
                 raise ModelVersionNotFoundError(f"model version {version} does not exist")
             row = session.get(ActiveVersionRow, 1, with_for_update=True)
+            # Taken with the lock held, so that the history's times follow commit order.
+            now = utc_now()
             if row is not None and only_if_unset:
                 return from_row(ActiveState, row)
             if row is None:
