@@ -243,7 +243,11 @@ class Registry:
         Raises:
             ModelVersionNotFoundError: If there is no such version.
         """
-        return self._activate(version, activated_by, only_if_unset=False)
+        try:
+            return self._activate(version, activated_by, only_if_unset=False)
+        except IntegrityError:
+            # Two first activations raced to create the single row; it exists now.
+            return self._activate(version, activated_by, only_if_unset=False)
 
     def _activate(self, version: int, activated_by: str, *, only_if_unset: bool) -> ActiveState:
         with self._sessions.begin() as session:
