@@ -50,8 +50,8 @@ typecheck: install-dev ## mypy on src/
 hadolint: install-dev ## Lint the Dockerfile (hadolint from PyPI; no Docker needed)
 	$(BIN)/hadolint --failure-threshold style Dockerfile
 
-pytest: install-dev ## The test suite with coverage of src/
-	$(BIN)/pytest --cov --cov-report=term
+pytest: install-dev ## The test suite with coverage of src/, on SQLite and a throwaway PostgreSQL
+	PYTEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term
 
 docs: $(VENV)/.installed-docs ## Build the HTML docs into docs/_build/html (warnings are errors)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
@@ -64,9 +64,9 @@ test: lint typecheck hadolint pytest docs ## Everything CI checks
 model: install ## Retrain the bundled model (decision tree, seed 0)
 	$(BIN)/mlapi train --algorithm decision_tree --output src/mlapi/ml/model.skops
 
-requirements: ## Re-pin requirements.txt from pyproject.toml in a scratch venv
+requirements: ## Re-pin requirements.txt (runtime + PostgreSQL driver, for the container) in a scratch venv
 	rm -rf .req-venv && $(PYTHON) -m venv .req-venv
-	.req-venv/bin/pip install --quiet .
+	.req-venv/bin/pip install --quiet '.[postgres]'
 	echo '# Pinned runtime dependencies for the container and make run; regenerate with make requirements.' > requirements.txt
 	.req-venv/bin/pip freeze --exclude mlapi --exclude pip --exclude setuptools >> requirements.txt
 	rm -rf .req-venv

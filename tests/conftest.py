@@ -1,12 +1,19 @@
 """Fixtures shared by every test: a clean environment and per-test settings."""
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from mlapi.settings import Settings
+
+#: A PostgreSQL server's URL, set by scripts/with-postgres.sh (make test starts one).
+POSTGRES_URL = os.environ.get("PYTEST_POSTGRES_URL")
+#: Set by make test: a missing PostgreSQL server fails the tests instead of skipping them.
+REQUIRE_POSTGRES = bool(os.environ.get("PYTEST_REQUIRE_POSTGRES"))
 
 
 @pytest.fixture(autouse=True)
@@ -26,4 +33,35 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings whose model and cache folders are private to the test."""
-    return Settings(model_dir=tmp_path / "models", cache_dir=tmp_path / "cache")
+    return Settings(model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty registry database: SQLite, then a new database on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+        return
+    if not POSTGRES_URL:
+        message = "PYTEST_POSTGRES_URL is not set: run through scripts/with-postgres.sh"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"mlapi_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def registry_settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings with a private model store and a fresh registry on each database."""
+    return Settings(
+        model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache", database_url=database_url
+    )

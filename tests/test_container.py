@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -28,6 +27,8 @@ from pathlib import Path, PurePosixPath
 import httpx
 import pytest
 import trustme
+
+from tests.e2e.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -248,12 +249,6 @@ def test_parser_reads_stages_continued_lines_env_and_workdirs() -> None:
 
 
 # --- The start command and the health check, run for real ------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Settings: defaults, and the priority of arguments, environment and TOML file."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,11 @@ def test_defaults_listen_on_loopback_port_8888() -> None:
     assert settings.log_level is LogLevel.INFO
     assert settings.default_algorithm == "decision_tree"
     assert settings.hyperparameters == {}
-    assert settings.model_dir == Path("var/models")
+    assert settings.model_dir == "var/models"
+    assert settings.database_url is None
+    assert settings.training_workers == 1
+    assert settings.poll_interval == 0.25
+    assert settings.job_stale_seconds == 5.0
     assert settings.ssl_keyfile is None
 
 
@@ -147,7 +152,17 @@ def test_unknown_default_algorithm_is_a_validation_error(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("port", 0), ("port", 65536), ("workers", 0), ("test_size", 1.0), ("max_body_bytes", 10)],
+    [
+        ("port", 0),
+        ("port", 65536),
+        ("workers", 0),
+        ("test_size", 1.0),
+        ("max_body_bytes", 10),
+        ("training_workers", 0),
+        ("poll_interval", 0),
+        ("poll_interval", 2),
+        ("job_stale_seconds", 1),
+    ],
 )
 def test_out_of_range_value_is_a_validation_error(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
@@ -182,12 +197,60 @@ def test_settings_are_frozen() -> None:
         settings.port = 1  # type: ignore[misc]
 
 
-def test_active_model_path_is_active_skops_in_model_dir(tmp_path: Path) -> None:
-    assert Settings(model_dir=tmp_path / "m").active_model_path == tmp_path / "m" / "active.skops"
+def test_registry_url_is_a_sqlite_file_in_the_model_folder(tmp_path: Path) -> None:
+    settings = Settings(model_dir=str(tmp_path / "m"))
+
+    assert settings.registry_url == f"sqlite:///{tmp_path / 'm' / 'registry.sqlite3'}"
+
+
+def test_registry_url_of_a_relative_model_folder_is_absolute(tmp_path: Path) -> None:
+    assert Settings(model_dir="models").registry_url == (
+        f"sqlite:///{tmp_path / 'models' / 'registry.sqlite3'}"
+    )
+
+
+def test_registry_url_is_the_database_url_when_set(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://mlapi:secret@db.example/mlapi"
+
+    assert Settings(model_dir=str(tmp_path), database_url=url).registry_url == url
+
+
+def test_model_dir_may_be_a_url_with_a_database_url() -> None:
+    settings = Settings(
+        model_dir="s3://bucket/models", database_url="postgresql+psycopg://db.example/mlapi"
+    )
+
+    assert settings.model_dir == "s3://bucket/models"
+
+
+def test_model_dir_url_without_a_database_url_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="MLAPI_DATABASE_URL"):
+        Settings(model_dir="s3://bucket/models")
+
+
+def test_serving_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLAPI_DATABASE_URL", "sqlite:////tmp/elsewhere.sqlite3")
+    monkeypatch.setenv("MLAPI_TRAINING_WORKERS", "3")
+    monkeypatch.setenv("MLAPI_POLL_INTERVAL", "0.5")
+    monkeypatch.setenv("MLAPI_JOB_STALE_SECONDS", "30")
+
+    settings = Settings()
+
+    assert settings.registry_url == "sqlite:////tmp/elsewhere.sqlite3"
+    assert (settings.training_workers, settings.poll_interval) == (3, 0.5)
+    assert settings.job_stale_seconds == 30
+
+
+def test_settings_survive_a_json_round_trip(tmp_path: Path) -> None:
+    settings = Settings(
+        model_dir=str(tmp_path), hyperparameters={"decision_tree": {"max_depth": 2}}
+    )
+
+    assert Settings(**json.loads(settings.model_dump_json())) == settings
 
 
 def test_settings_fixture_uses_private_folders(settings: Settings, tmp_path: Path) -> None:
-    assert settings.model_dir == tmp_path / "models"
+    assert settings.model_dir == str(tmp_path / "models")
     assert settings.cache_dir == tmp_path / "cache"
 
 

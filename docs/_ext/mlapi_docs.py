@@ -429,6 +429,9 @@ def _public_modules(package_name: str) -> set[str]:
     package = importlib.import_module(package_name)
     names = {package_name}
     for module in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+        # Alembic's env.py and migration scripts run on import; the package is documented.
+        if module.name.startswith("mlapi.migrations."):
+            continue
         if not any(part.startswith("_") for part in module.name.split(".")):
             names.add(module.name)
     return names

@@ -45,9 +45,29 @@ class Settings(BaseSettings):
     port: int = Field(default=8888, ge=1, le=65535, description="TCP port of the server.")
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
     log_level: LogLevel = Field(default=LogLevel.INFO, description="Least severe level logged.")
-    model_dir: Path = Field(
-        default=Path("var/models"),
-        description="Folder of trained model files; the active model is `active.skops`.",
+    model_dir: str = Field(
+        default="var/models",
+        description="Model store: a folder, or an fsspec URL such as `s3://bucket/models`.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="Registry database (SQLAlchemy URL), e.g. "
+        "`postgresql+psycopg://user:password@host/mlapi`; a SQLite file "
+        "`registry.sqlite3` in the model folder if unset.",
+    )
+    training_workers: int = Field(
+        default=1, ge=1, le=32, description="Training processes per server process."
+    )
+    poll_interval: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="Seconds between checks for a newly activated version.",
+    )
+    job_stale_seconds: float = Field(
+        default=5.0,
+        gt=1,
+        description="A running job whose process has not reported for this long is failed.",
     )
     cache_dir: Path = Field(default=Path("var/cache"), description="Folder of downloads.")
     default_algorithm: str = Field(
@@ -62,7 +82,9 @@ class Settings(BaseSettings):
     test_size: float = Field(
         default=0.2, gt=0, lt=1, description="Share of rows held out to evaluate a model."
     )
-    random_state: int = Field(default=0, ge=0, description="Seed of the held-out split.")
+    random_state: int = Field(
+        default=0, ge=0, le=2**32 - 1, description="Seed of the held-out split."
+    )
     ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM).")
     ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
     max_rows_per_request: int = Field(
@@ -85,6 +107,7 @@ class Settings(BaseSettings):
             get_estimator(algorithm).validate(values)
         if (self.ssl_keyfile is None) != (self.ssl_certfile is None):
             raise ValueError("ssl_keyfile and ssl_certfile must be set together")
+        _ = self.registry_url
         return self
 
     @classmethod
@@ -118,9 +141,17 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @property
-    def active_model_path(self) -> Path:
-        """File of the model the service serves, once one was trained."""
-        return self.model_dir / "active.skops"
+    def registry_url(self) -> str:
+        """The registry database URL: :attr:`database_url`, else SQLite in the model folder.
+
+        Raises:
+            ValueError: If neither is local, so there is nowhere to put SQLite.
+        """
+        if self.database_url:
+            return self.database_url
+        if "://" in self.model_dir:
+            raise ValueError("set MLAPI_DATABASE_URL when MLAPI_MODEL_DIR is a URL")
+        return f"sqlite:///{Path(self.model_dir).resolve() / 'registry.sqlite3'}"
 
     def classifier_options(self) -> dict[str, Any]:
         """Constructor arguments of :class:`~mlapi.ml.IrisClassifier` from these settings.

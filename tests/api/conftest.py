@@ -1,35 +1,113 @@
-"""An in-process app with a loaded model, for API tests."""
+"""Started in-process apps, on each registry database, for API tests.
 
+Every app start spawns a training process that imports scikit-learn, so tests that
+only read, or are refused before anything changes, share one app per module
+(``shared_client``); tests that train, activate or delete get their own (``client``).
+"""
+
+import os
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, make_url, text
 
 from mlapi.main import create_app
 from mlapi.settings import Settings
+from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
+
+#: Safety net for start-up; not a performance assertion.
+STARTUP_SECONDS = 60
 
 
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """A test client whose app has started and loaded its model."""
+def started(settings: Settings) -> Iterator[TestClient]:
+    """Start an app and wait until it serves a model.
+
+    Args:
+        settings: The app's settings.
+
+    Yields:
+        A client of the started app.
+    """
     with TestClient(create_app(settings)) as client:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_SECONDS
         while client.get("/v1/health/ready").status_code != 200:
             assert time.monotonic() < deadline, "model did not load"
             time.sleep(0.01)
         yield client
+
+
+def registry_settings(folder: Path, database_url: str) -> Settings:
+    """Settings with a model store in ``folder`` and the given registry database."""
+    return Settings(
+        model_dir=str(folder / "models"), cache_dir=folder / "cache", database_url=database_url
+    )
+
+
+@contextmanager
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    """Make an empty registry database for a whole module, like ``database_url`` does.
+
+    Args:
+        kind: ``sqlite`` or ``postgresql``.
+        folder: Where the SQLite file goes.
+
+    Yields:
+        Its URL.
+    """
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'registry.sqlite3'}"
+        return
+    if not POSTGRES_URL:
+        message = "PYTEST_POSTGRES_URL is not set: run through scripts/with-postgres.sh"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"mlapi_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
-def settings_with_defaults(tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    """A client whose settings give gradient boosting 7 estimators by default."""
-    configured = Settings(
-        model_dir=tmp_path / "models", hyperparameters={"gradient_boosting": {"n_estimators": 7}}
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    """A started app of its own: a fresh SQLite registry, then a fresh PostgreSQL one."""
+    yield from started(registry_settings(tmp_path, database_url))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """A started app shared by a module's tests that change nothing, on each database."""
+    folder = tmp_path_factory.mktemp("shared-app")
+    with fresh_database(request.param, folder) as database_url:
+        with pytest.MonkeyPatch.context() as environment:
+            # Built before the per-test clean environment: keep MLAPI_* and ./mlapi.toml out.
+            for name in [name for name in os.environ if name.startswith("MLAPI_")]:
+                environment.delenv(name)
+            environment.chdir(folder)
+            settings = registry_settings(folder, database_url)
+        yield from started(settings)
+
+
+@pytest.fixture
+def settings_with_defaults(tmp_path: Path) -> Iterator[TestClient]:
+    """A started app whose settings give gradient boosting 7 estimators by default."""
+    yield from started(
+        Settings(
+            model_dir=str(tmp_path / "models"),
+            cache_dir=tmp_path / "cache",
+            hyperparameters={"gradient_boosting": {"n_estimators": 7}},
+        )
     )
-    with TestClient(create_app(configured)) as client:
-        deadline = time.monotonic() + 30
-        while client.get("/v1/health/ready").status_code != 200:
-            assert time.monotonic() < deadline, "model did not load"
-            time.sleep(0.01)
-        yield client

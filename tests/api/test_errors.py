@@ -21,21 +21,23 @@ def test_unexpected_failure_is_a_500_problem_without_details(settings: Settings)
     assert response.json()["type"] == "urn:mlapi:problem:internal-error"
 
 
-def test_validation_problem_lists_every_bad_field(client: TestClient) -> None:
-    response = client.post("/predict", json={"data": [[1, "x", 3, 4], [None, 2, 3, 4]]})
+def test_validation_problem_lists_every_bad_field(shared_client: TestClient) -> None:
+    response = shared_client.post("/predict", json={"data": [[1, "x", 3, 4], [None, 2, 3, 4]]})
     pointers = [error["pointer"] for error in response.json()["errors"]]
     assert response.status_code == 422
     assert pointers == ["#/data/0/1", "#/data/1/0"]
 
 
-def test_wrong_width_problem_lists_every_bad_row(client: TestClient) -> None:
-    response = client.post("/predict", json={"data": [[1, 2], [1, 2, 3, 4], [1, 2, 3, 4, 5]]})
+def test_wrong_width_problem_lists_every_bad_row(shared_client: TestClient) -> None:
+    response = shared_client.post(
+        "/predict", json={"data": [[1, 2], [1, 2, 3, 4], [1, 2, 3, 4, 5]]}
+    )
     pointers = [error["pointer"] for error in response.json()["errors"]]
     assert pointers == ["#/data/0", "#/data/2"]
 
 
-def test_pointer_escapes_slash_and_tilde(client: TestClient) -> None:
-    response = client.post("/predict", json={"data": [[1, 2, 3, 4]], "a/b~c": 1})
+def test_pointer_escapes_slash_and_tilde(shared_client: TestClient) -> None:
+    response = shared_client.post("/predict", json={"data": [[1, 2, 3, 4]], "a/b~c": 1})
     assert response.json()["errors"][0]["pointer"] == "#/a~1b~0c"
 
 

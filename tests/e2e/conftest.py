@@ -1,6 +1,8 @@
 """A real ``mlapi serve`` subprocess on a free 127.0.0.1 port, over HTTP or HTTPS."""
 
+import contextlib
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -9,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -50,6 +53,8 @@ class LiveServer:
     log: Path
     verify: ssl.SSLContext | bool = True
     env: dict[str, str] = field(default_factory=dict)
+    folder: Path | None = None
+    options: dict[str, object] = field(default_factory=dict)
 
     def client(self, **options: object) -> httpx.Client:
         """An HTTP client for this server."""
@@ -60,7 +65,11 @@ class LiveServer:
         return httpx.AsyncClient(base_url=self.url, verify=self.verify, timeout=60, **options)  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        """Stop the server, killing it if it does not stop in time."""
+        """Stop the server, killing it if it does not stop in time.
+
+        Whatever the server leaves behind in its process group (training processes still
+        running) is killed too.
+        """
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -68,6 +77,33 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._kill_group()
+
+    def kill(self) -> None:
+        """SIGKILL the server and every process it started (workers, training processes)."""
+        self._kill_group()
+        self.process.wait()
+
+    def _kill_group(self) -> None:
+        # The server leads its own session and process group (start_new_session=True).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def process_group(self) -> list[int]:
+        """The ids of the live processes in the server's process group."""
+        members = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # Fields after the command name, which is in parentheses and may hold spaces.
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == self.process.pid and fields[0] != "Z":
+                members.append(int(entry.name))
+        return members
 
 
 def start_server(
@@ -76,15 +112,27 @@ def start_server(
     certificates: Certificates | None = None,
     command: list[str] | None = None,
     extra_env: dict[str, str] | None = None,
+    workers: int | None = None,
 ) -> LiveServer:
     """Start ``mlapi serve`` (or ``command``) and wait until it is ready.
+
+    The server leads a new process group, so :meth:`LiveServer.kill` can SIGKILL it with
+    everything it started. Starting again on the same folder restarts on the same model
+    store and registry; the log is appended to.
 
     Args:
         folder: Private folder for models, cache and the server log.
         certificates: Serve HTTPS with these; plain HTTP if None.
         command: Arguments after ``python -m``; ``mlapi serve ...`` by default.
         extra_env: More environment variables for the server.
+        workers: Server worker processes (``--workers``); the configured number if None.
     """
+    options: dict[str, object] = {
+        "certificates": certificates,
+        "command": command,
+        "extra_env": extra_env,
+        "workers": workers,
+    }
     port = free_port()
     scheme = "https" if certificates else "http"
     env = {
@@ -102,16 +150,19 @@ def start_server(
                 "--ssl-certfile",
                 str(certificates.certfile),
             ]
+        if workers is not None:
+            command += ["--workers", str(workers)]
     else:
         command = [part.replace("{port}", str(port)) for part in command]
     log = folder / "server.log"
-    with log.open("wb") as output:
+    with log.open("ab") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", *command],
             cwd=folder,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = LiveServer(
         url=f"{scheme}://127.0.0.1:{port}",
@@ -120,9 +171,29 @@ def start_server(
         log=log,
         verify=certificates.client_context() if certificates else True,
         env=env,
+        folder=folder,
+        options=options,
     )
     wait_until_ready(server)
     return server
+
+
+def wait_for_job(client: httpx.Client, location: str, timeout: float = 120) -> dict[str, Any]:
+    """Poll a training job until it has succeeded or failed, and return it.
+
+    Args:
+        client: A client of the server that queued the job.
+        location: The job's URL path, as ``POST /v1/train`` answered in ``Location``.
+        timeout: Seconds to wait at most.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(location).json()
+        if job["state"] in {"succeeded", "failed"}:
+            return job
+        if time.monotonic() > deadline:
+            pytest.fail(f"training job still {job['state']} after {timeout} s: {job}")
+        time.sleep(0.05)
 
 
 def wait_until_ready(server: LiveServer) -> None:
@@ -160,12 +231,20 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Start servers on demand; each is stopped when the test ends."""
+    """Start servers on demand; each is stopped when the test ends.
+
+    ``server_factory(same_as=server, **options)`` starts again on ``server``'s folder
+    (its model store, registry and log) with its options, ``options`` overriding them.
+    """
     started: list[LiveServer] = []
 
-    def start(**options: object) -> LiveServer:
-        folder = tmp_path / f"server{len(started)}"
-        folder.mkdir()
+    def start(same_as: LiveServer | None = None, **options: object) -> LiveServer:
+        if same_as is not None and same_as.folder is not None:
+            folder = same_as.folder
+            options = {**same_as.options, **options}
+        else:
+            folder = tmp_path / f"server{len(started)}"
+            folder.mkdir()
         server = start_server(folder, **options)  # type: ignore[arg-type]
         started.append(server)
         return server

@@ -1,8 +1,10 @@
 """The article's requests against a real server over HTTP, byte for byte."""
 
+import hashlib
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -36,8 +38,30 @@ def test_v1_predict_names_labels_and_model_version(shared_server: LiveServer) ->
         answer = client.post("/v1/predict", content=SETOSA_REQUEST, headers=JSON).json()
         model = client.get("/v1/model").json()
     assert answer["labels"] == ["setosa"]
+    assert isinstance(answer["model_version"], int)
     assert answer["model_version"] == model["version"]
     assert answer["prediction"] == [0]
+
+
+def test_v1_model_describes_the_active_registered_version(shared_server: LiveServer) -> None:
+    with shared_server.client() as client:
+        model = client.get("/v1/model").json()
+        listed = client.get("/v1/models").json()
+    assert model["version"] == 1
+    assert model["active"] is True
+    assert model["algorithm"] == "decision_tree"
+    assert model["feature_names"] == [
+        "sepal length (cm)",
+        "sepal width (cm)",
+        "petal length (cm)",
+        "petal width (cm)",
+    ]
+    assert model["class_names"] == ["setosa", "versicolor", "virginica"]
+    assert model["metrics"]["accuracy"] == model["accuracy"]
+    assert set(model["metrics"]["per_class"]) == {"setosa", "versicolor", "virginica"}
+    file = shared_server.model_dir / "versions" / f"{model['checksum']}.skops"
+    assert hashlib.sha256(file.read_bytes()).hexdigest() == model["checksum"]
+    assert [item["version"] for item in listed["items"] if item["active"]] == [1]
 
 
 def test_swagger_ui_and_openapi_are_served(shared_server: LiveServer) -> None:
@@ -61,20 +85,24 @@ def test_train_answers_true_and_the_new_model_serves(server: LiveServer) -> None
     assert response.content == b"true"
     assert before["algorithm"] == "decision_tree"
     assert after["algorithm"] == "gradient_boosting"
-    assert after["version"] != before["version"]
+    assert after["version"] == before["version"] + 1
+    assert after["active"] is True
     assert prediction["prediction"] == [0]
-    assert (server.model_dir / "active.skops").is_file()
+    file = server.model_dir / "versions" / f"{after['checksum']}.skops"
+    assert hashlib.sha256(file.read_bytes()).hexdigest() == after["checksum"]
 
 
-def test_trained_model_survives_a_restart(server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_trained_model_survives_a_restart(server_factory: Callable[..., LiveServer]) -> None:
     first = server_factory()
     with first.client() as client:
         assert client.post("/train", params={"gradient_boosting": "true"}).json() is True
-        trained = client.get("/v1/model").json()["version"]
+        trained = client.get("/v1/model").json()
     first.stop()
-    second = server_factory(extra_env={"MLAPI_MODEL_DIR": str(first.model_dir)})
+    second = server_factory(same_as=first)
     with second.client() as client:
-        assert client.get("/v1/model").json()["version"] == trained
+        restarted = client.get("/v1/model").json()
+    assert restarted["version"] == trained["version"] == 2
+    assert restarted["checksum"] == trained["checksum"]
 
 
 def test_health_probes_answer(shared_server: LiveServer) -> None:

@@ -3,6 +3,7 @@
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -107,8 +108,8 @@ def test_tls_1_1_handshake_is_refused(tls_server: LiveServer, certificates: Cert
 
 
 def test_article_uvicorn_command_serves_https_without_code_change(
-    server_factory, certificates: Certificates
-) -> None:  # type: ignore[no-untyped-def]
+    server_factory: Callable[..., LiveServer], certificates: Certificates
+) -> None:
     server = server_factory(
         certificates=certificates,
         command=[

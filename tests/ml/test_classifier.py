@@ -12,6 +12,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.tree import DecisionTreeClassifier
 
 from mlapi.ml import Evaluation, InvalidInputError, IrisClassifier, ModelFileError, persistence
+from mlapi.ml.classifier import bundled_model_bytes
 from mlapi.ml.errors import FieldError
 
 SETOSA_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -520,3 +521,108 @@ def test_train_refuses_a_single_class_for_gradient_boosting() -> None:
     data = IrisClassifier.dataset()
     with pytest.raises(InvalidInputError, match="cannot train"):
         IrisClassifier().train(data["X"][:50], data["y"][:50], gradient_boosting=True)
+
+
+# Provenance, progress and bytes
+
+
+def test_train_records_dataset_name_checksum_and_training_time(iris: dict[str, Any]) -> None:
+    classifier = IrisClassifier()
+
+    classifier.train(iris["X"], iris["y"], dataset_name="iris-copy")
+
+    metadata = classifier.metadata
+    assert metadata is not None
+    assert metadata.dataset_name == "iris-copy"
+    assert metadata.training_seconds > 0
+    assert len(metadata.dataset_checksum) == 64
+    assert metadata.dataset_checksum == _trained(iris).metadata.dataset_checksum  # type: ignore[union-attr]
+
+
+def test_dataset_checksum_changes_with_a_single_value(iris: dict[str, Any]) -> None:
+    features = iris["X"].copy()
+    features[0, 0] += 0.1
+    changed = IrisClassifier()
+    changed.train(features, iris["y"])
+
+    assert changed.metadata.dataset_checksum != _trained(iris).metadata.dataset_checksum  # type: ignore[union-attr]
+
+
+def test_dataset_checksum_changes_with_a_single_class(iris: dict[str, Any]) -> None:
+    target = iris["y"].copy()
+    target[0] = 1
+    changed = IrisClassifier()
+    changed.train(iris["X"], target)
+
+    assert changed.metadata.dataset_checksum != _trained(iris).metadata.dataset_checksum  # type: ignore[union-attr]
+
+
+def test_train_reports_gradient_boosting_progress_stage_by_stage(iris: dict[str, Any]) -> None:
+    reported: list[float] = []
+
+    _trained(iris, algorithm="gradient_boosting", n_estimators=4, progress=reported.append)
+
+    assert reported == [0.25, 0.5, 0.75, 1.0]
+
+
+def test_train_reports_decision_tree_done_once(iris: dict[str, Any]) -> None:
+    reported: list[float] = []
+
+    _trained(iris, progress=reported.append)
+
+    assert reported == [1.0]
+
+
+def test_to_bytes_then_from_bytes_gives_the_same_model(
+    tree: IrisClassifier, iris: dict[str, Any]
+) -> None:
+    data = tree.to_bytes()
+
+    loaded = IrisClassifier.from_bytes(data, test_size=0.4)
+
+    assert loaded.checksum == hashlib.sha256(data).hexdigest()
+    assert loaded.metadata == tree.metadata
+    assert loaded.test_size == 0.4
+    assert loaded.predict(iris["X"].tolist()) == tree.predict(iris["X"].tolist())
+
+
+def test_to_bytes_of_the_same_model_is_always_the_same(tree: IrisClassifier) -> None:
+    assert tree.to_bytes() == tree.to_bytes()
+
+
+def test_to_bytes_of_a_loaded_model_is_the_file_it_came_from(tree: IrisClassifier) -> None:
+    data = tree.to_bytes()
+
+    assert IrisClassifier.from_bytes(data).to_bytes() == data
+    assert IrisClassifier.load().to_bytes() == bundled_model_bytes()
+
+
+def test_to_bytes_after_retraining_is_the_new_model(iris: dict[str, Any]) -> None:
+    classifier = IrisClassifier.load()
+    before = classifier.to_bytes()
+
+    classifier.train(iris["X"], iris["y"], max_depth=1)
+
+    assert classifier.to_bytes() != before
+    assert IrisClassifier.from_bytes(classifier.to_bytes()).estimator.get_depth() == 1
+
+
+def test_save_writes_the_bytes_of_to_bytes(tree: IrisClassifier, tmp_path: Path) -> None:
+    checksum = tree.save(tmp_path / "model.skops")
+
+    assert (tmp_path / "model.skops").read_bytes() == tree.to_bytes()
+    assert checksum == hashlib.sha256(tree.to_bytes()).hexdigest()
+
+
+def test_from_bytes_refuses_truncated_bytes(tree: IrisClassifier) -> None:
+    with pytest.raises(ModelFileError):
+        IrisClassifier.from_bytes(tree.to_bytes()[:-50])
+
+
+def test_bundled_model_records_provenance() -> None:
+    metadata = IrisClassifier.load().metadata
+
+    assert metadata is not None
+    assert metadata.dataset_name == "iris"
+    assert len(metadata.dataset_checksum) == 64
+    assert metadata.training_seconds >= 0

@@ -4,7 +4,7 @@ import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from mlapi.ml import CATALOGUE, DEFAULT_ALGORITHM, Algorithm, InvalidInputError
+from mlapi.ml import CATALOGUE, DEFAULT_ALGORITHM, Algorithm, InvalidInputError, IrisClassifier
 from mlapi.ml.errors import FieldError
 from mlapi.ml.estimators import COMMON_TRUSTED_TYPES, get_estimator, trusted_types
 
@@ -125,3 +125,29 @@ def test_trusted_types_are_sorted_and_include_the_tree_structure() -> None:
     assert names == sorted(set(names))
     assert set(COMMON_TRUSTED_TYPES) <= set(names)
     assert "sklearn.tree._tree.Tree" in names
+
+
+def test_fit_estimator_of_a_plain_estimator_reports_done_once_fitted() -> None:
+    spec = get_estimator("decision_tree")
+    iris = IrisClassifier.dataset()
+    reported: list[float] = []
+
+    fitted = spec.fit_estimator(
+        spec.build(spec.validate({})), iris["X"], iris["y"], reported.append
+    )
+
+    assert reported == [1.0]
+    assert hasattr(fitted, "classes_")
+
+
+def test_gradient_boosting_reports_progress_after_each_stage() -> None:
+    spec = get_estimator("gradient_boosting")
+    iris = IrisClassifier.dataset()
+    reported: list[float] = []
+
+    fitted = spec.fit_estimator(
+        spec.build(spec.validate({"n_estimators": 5})), iris["X"], iris["y"], reported.append
+    )
+
+    assert reported == [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert fitted.n_estimators_ == 5  # the monitor never stops the fit early

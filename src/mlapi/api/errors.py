@@ -2,8 +2,8 @@
 
 Every error response of the API is ``application/problem+json`` with ``type``,
 ``title``, ``status``, ``detail`` and ``instance``; when fields are at fault an
-``errors`` list names each one by JSON Pointer (body), ``parameter`` (query) or
-``header``. Problem type URIs are ``urn:mlapi:problem:<kind>``; the docs list them.
+``errors`` list names each one by JSON Pointer (body), ``parameter`` (query or
+path) or ``header``. Problem type URIs are ``urn:mlapi:problem:<kind>``; the docs list them.
 """
 
 import logging
@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException
 
 from mlapi.ml.errors import DownloadError, FieldError, InvalidInputError, ModelFileError
 from mlapi.serving.active_model import ModelNotReadyError
+from mlapi.serving.jobs import JobNotFoundError, TrainingFailedError
+from mlapi.serving.registry import ModelVersionNotFoundError, VersionInUseError
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def problem_response(
 
 def _locator(location: Iterable[Any]) -> dict[str, str]:
     parts = [str(part) for part in location]
-    if parts and parts[0] == "query":
+    if parts and parts[0] in {"query", "path"}:
         return {"parameter": ".".join(parts[1:])}
     if parts and parts[0] == "header":
         return {"header": ".".join(parts[1:])}
@@ -138,7 +140,19 @@ async def _bad_download(request: Request, error: Exception) -> ProblemResponse:
 
 async def _bad_model_file(request: Request, error: Exception) -> ProblemResponse:
     logger.error("model file refused: %s", error)
-    return problem_response(500, "model-file", str(error), instance=request.url.path)
+    return problem_response(503, "model-file", str(error), instance=request.url.path)
+
+
+async def _training_failed(request: Request, error: Exception) -> ProblemResponse:
+    return problem_response(500, "training-failed", str(error), instance=request.url.path)
+
+
+async def _not_found(request: Request, error: Exception) -> ProblemResponse:
+    return problem_response(404, "not-found", str(error), instance=request.url.path)
+
+
+async def _conflict(request: Request, error: Exception) -> ProblemResponse:
+    return problem_response(409, "conflict", str(error), instance=request.url.path)
 
 
 async def _http_error(request: Request, error: Exception) -> ProblemResponse:
@@ -171,6 +185,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInputError, _invalid_input)
     app.add_exception_handler(ModelNotReadyError, _not_ready)
     app.add_exception_handler(DownloadError, _bad_download)
+    app.add_exception_handler(ModelVersionNotFoundError, _not_found)
+    app.add_exception_handler(JobNotFoundError, _not_found)
+    app.add_exception_handler(VersionInUseError, _conflict)
+    app.add_exception_handler(TrainingFailedError, _training_failed)
     app.add_exception_handler(ModelFileError, _bad_model_file)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

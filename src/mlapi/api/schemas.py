@@ -5,6 +5,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
 
+from mlapi.ml.estimators import Algorithm
+from mlapi.serving.tables import JobState
+
+#: Largest version number, seed or offset accepted: the registry stores them as SQL
+#: ``INTEGER``, 32 bits on PostgreSQL; a larger one would fail in the database.
+MAX_INTEGER = 2**31 - 1
+
 #: A finite JSON number (not a string, boolean, NaN or Infinity).
 FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
 
@@ -25,6 +32,22 @@ class IrisPredictionInput(BaseModel):
     )
 
     data: list[Row] = Field(min_length=1, description="Observations, one row each.")
+
+
+class PredictionRequest(IrisPredictionInput):
+    """Rows to classify, and optionally which model version should answer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"data": [[5.1, 3.5, 1.4, 0.2]], "model_version": 1}]},
+    )
+
+    model_version: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_INTEGER,
+        description="A registered version; the active one if omitted.",
+    )
 
 
 class IrisPredictionResponse(BaseModel):
@@ -50,14 +73,14 @@ class PredictionResponse(IrisPredictionResponse):
                     "prediction": [0],
                     "probability": [[1.0, 0.0, 0.0]],
                     "labels": ["setosa"],
-                    "model_version": "3f2a9c81d0b4",
+                    "model_version": 3,
                 }
             ]
         }
     )
 
     labels: list[str] = Field(description="Name of the predicted class of each row.")
-    model_version: str = Field(description="Identifier of the model that answered.")
+    model_version: int = Field(description="Version of the model that answered.")
 
 
 class ClassMetricsResponse(BaseModel):
@@ -79,27 +102,100 @@ class EvaluationResponse(BaseModel):
     test_rows: int
 
 
-class ModelResponse(BaseModel):
-    """The model serving now."""
+class ModelVersionResponse(BaseModel):
+    """A registered model version."""
 
-    version: str = Field(description="Short identifier: the first 12 hex digits of checksum.")
-    checksum: str = Field(description="SHA-256 of the model file.")
+    version: int = Field(description="Version number, increasing with each registration.")
+    active: bool = Field(description="Whether this is the registry's active version.")
     algorithm: str
     hyperparameters: dict[str, Any]
+    dataset_name: str
+    dataset_checksum: str = Field(description="SHA-256 of the training data set.")
     feature_names: list[str]
     class_names: list[str]
-    trained_at: datetime
-    training_rows: int
     accuracy: float = Field(description="Accuracy on the held-out split.")
-    evaluation: EvaluationResponse
-    mlapi_version: str
+    metrics: EvaluationResponse = Field(description="Held-out evaluation.")
+    training_seconds: float
+    created_by: str
+    created_at: datetime
+    checksum: str = Field(description="SHA-256 of the model file, checked on every load.")
+
+
+class ModelVersionPage(BaseModel):
+    """A page of model versions, newest first."""
+
+    items: list[ModelVersionResponse]
+    total: int = Field(description="Number of versions in all.")
+    limit: int
+    offset: int
+
+
+class TrainRequest(BaseModel):
+    """What to train: an algorithm of the catalogue and its hyperparameters."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "algorithm": "gradient_boosting",
+                    "hyperparameters": {"n_estimators": 50, "learning_rate": 0.2},
+                    "test_size": 0.2,
+                    "random_state": 0,
+                    "activate": True,
+                }
+            ]
+        },
+    )
+
+    algorithm: Algorithm | None = Field(
+        default=None, description="Algorithm; the configured default if omitted."
+    )
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict, description="Hyperparameters over the configured defaults."
+    )
+    test_size: float | None = Field(
+        default=None, gt=0, lt=1, description="Share of rows held out for evaluation."
+    )
+    random_state: int | None = Field(
+        default=None, ge=0, le=MAX_INTEGER, description="Seed of the split."
+    )
+    activate: bool = Field(default=True, description="Activate the new version on success.")
+
+
+class JobResponse(BaseModel):
+    """A training job and what became of it."""
+
+    id: str
+    state: JobState
+    progress: float = Field(description="Share of the training done, from 0 to 1.")
+    algorithm: str
+    hyperparameters: dict[str, Any]
+    test_size: float
+    random_state: int
+    activate: bool
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    model_version: int | None = Field(description="The version it registered, once it has.")
+    error: str | None = Field(description="Why it failed.")
+
+
+class JobPage(BaseModel):
+    """A page of training jobs, newest first."""
+
+    items: list[JobResponse]
+    total: int
+    limit: int
+    offset: int
 
 
 class HealthResponse(BaseModel):
     """Liveness or readiness."""
 
     status: Literal["ok", "ready"]
-    model_version: str | None = None
+    model_version: int | None = None
 
 
 class ProblemDetail(BaseModel):
@@ -109,7 +205,7 @@ class ProblemDetail(BaseModel):
     pointer: str | None = Field(
         default=None, description="JSON Pointer (as a URI fragment) into the request body."
     )
-    parameter: str | None = Field(default=None, description="Offending query parameter.")
+    parameter: str | None = Field(default=None, description="Offending query or path parameter.")
     header: str | None = Field(default=None, description="Offending header.")
     type: str = Field(description="Machine-readable kind of error, e.g. `finite_number`.")
 

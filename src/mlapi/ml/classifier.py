@@ -12,6 +12,8 @@ service all use it the same way::
 """
 
 import dataclasses
+import hashlib
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import resources
@@ -26,7 +28,7 @@ from mlapi import __version__
 from mlapi.ml import persistence
 from mlapi.ml.download import download as download_file
 from mlapi.ml.errors import FieldError, InvalidInputError, ModelFileError
-from mlapi.ml.estimators import DEFAULT_ALGORITHM, get_estimator
+from mlapi.ml.estimators import DEFAULT_ALGORITHM, ProgressCallback, get_estimator
 from mlapi.ml.evaluation import Evaluation, evaluate
 
 #: Where downloads go unless the caller says otherwise.
@@ -63,6 +65,9 @@ class ModelMetadata:
         class_names: Name of each class, in the order of the estimator's ``classes_``.
         trained_at: When training finished (UTC).
         training_rows: Rows the estimator was fitted on.
+        training_seconds: How long fitting took.
+        dataset_name: Name of the data set it was trained on.
+        dataset_checksum: SHA-256 of the data set's features and classes.
         evaluation: Metrics on the held-out split.
         mlapi_version: Version of mlapi that trained it.
     """
@@ -73,6 +78,9 @@ class ModelMetadata:
     class_names: list[str]
     trained_at: datetime
     training_rows: int
+    training_seconds: float
+    dataset_name: str
+    dataset_checksum: str
     evaluation: Evaluation
     mlapi_version: str
 
@@ -152,6 +160,9 @@ class IrisClassifier:
         self.metadata: ModelMetadata | None = None
         self.checksum: str | None = None
         self._labels: dict[Any, str] = {}
+        # skops output differs on every call (memory ids, zip timestamps), so the bytes
+        # are kept: the same model then always has the same file and checksum.
+        self._file: bytes | None = None
 
     @staticmethod
     def dataset() -> Dataset:
@@ -193,6 +204,8 @@ class IrisClassifier:
         algorithm: str | None = None,
         feature_names: list[str] | None = None,
         class_names: list[str] | None = None,
+        dataset_name: str = "iris",
+        progress: ProgressCallback | None = None,
         **hyperparameters: Any,
     ) -> Evaluation:
         """Train a new estimator, evaluate it on a held-out split and keep it.
@@ -207,6 +220,8 @@ class IrisClassifier:
             feature_names: Name of each column; Iris names by default.
             class_names: Name of each class value, in sorted class order; Iris names
                 for classes 0, 1, 2 by default, else the values as text.
+            dataset_name: Name of the data set, recorded with the model.
+            progress: Called with the share of fitting done, from 0 to 1.
             **hyperparameters: Hyperparameters of the algorithm, over the configured
                 defaults.
 
@@ -242,8 +257,12 @@ class IrisClassifier:
                 random_state=self.random_state,
                 stratify=target if counts.min() >= 2 else None,
             )
-            estimator = spec.build(params).fit(X_train, y_train)
-        except ValueError as error:
+            started = time.perf_counter()
+            estimator = spec.fit_estimator(
+                spec.build(params), X_train, y_train, progress or _ignore_progress
+            )
+            training_seconds = time.perf_counter() - started
+        except (ValueError, OverflowError) as error:
             raise InvalidInputError(f"cannot train on this data: {error}") from error
         evaluation = evaluate(y_test, estimator.predict(X_test), labels, class_names)
         self._keep(
@@ -255,6 +274,9 @@ class IrisClassifier:
                 class_names=list(class_names),
                 trained_at=datetime.now(UTC),
                 training_rows=len(X_train),
+                training_seconds=training_seconds,
+                dataset_name=dataset_name,
+                dataset_checksum=_dataset_checksum(features, target),
                 evaluation=evaluation,
                 mlapi_version=__version__,
             ),
@@ -351,6 +373,21 @@ class IrisClassifier:
         """
         return [self._labels[value] for value in prediction]
 
+    def to_bytes(self) -> bytes:
+        """Serialise the trained model as a skops file.
+
+        The same trained or loaded model always gives the same bytes: those it was
+        loaded from, else those of its first serialisation.
+
+        Returns:
+            The file's bytes.
+        """
+        if self._file is None:
+            self._file = persistence.dumps(
+                self._require_estimator(), self._require_metadata().to_dict()
+            )
+        return self._file
+
     def save(self, path: str | Path) -> str:
         """Save the trained model to a skops file, atomically.
 
@@ -360,7 +397,7 @@ class IrisClassifier:
         Returns:
             The SHA-256 of the written file, also kept in :attr:`checksum`.
         """
-        data = persistence.dumps(self._require_estimator(), self._require_metadata().to_dict())
+        data = self.to_bytes()
         persistence.write_atomic(Path(path), data)
         self.checksum = persistence.sha256_hex(data)
         return self.checksum
@@ -382,18 +419,33 @@ class IrisClassifier:
                 corrupt or truncated.
         """
         try:
-            if path is None:
-                data = resources.files("mlapi.ml").joinpath("model.skops").read_bytes()
-            else:
-                data = Path(path).read_bytes()
+            data = bundled_model_bytes() if path is None else Path(path).read_bytes()
         except OSError as error:
             raise ModelFileError(f"cannot read model file: {error}") from error
+        return cls.from_bytes(data, **options)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, **options: Any) -> "IrisClassifier":
+        """Load a trained model from a skops file's bytes, without executing code from them.
+
+        Args:
+            data: The bytes of a file written by :meth:`save` or :meth:`to_bytes`.
+            **options: Keyword arguments of the constructor.
+
+        Returns:
+            A ready classifier.
+
+        Raises:
+            ModelFileError: If the bytes name untrusted types, are corrupt or truncated,
+                or hold an inconsistent model.
+        """
         estimator, raw_metadata = persistence.loads(data)
         classifier = cls(**options)
         try:
             classifier._keep(
                 estimator, ModelMetadata.from_dict(raw_metadata), persistence.sha256_hex(data)
             )
+            classifier._file = data
         except ModelFileError:
             raise
         except Exception as error:
@@ -431,6 +483,7 @@ class IrisClassifier:
         self.estimator = estimator
         self.metadata = metadata
         self.checksum = checksum
+        self._file = None
         self._labels = dict(zip(estimator.classes_.tolist(), metadata.class_names, strict=True))
 
     def _require_estimator(self) -> Any:
@@ -442,6 +495,25 @@ class IrisClassifier:
         if self.metadata is None:
             raise InvalidInputError("the classifier is not trained: call train() or load()")
         return self.metadata
+
+
+def bundled_model_bytes() -> bytes:
+    """Read the pre-trained model file shipped inside the package.
+
+    Returns:
+        The file's bytes.
+    """
+    return resources.files("mlapi.ml").joinpath("model.skops").read_bytes()
+
+
+def _ignore_progress(_done: float) -> None:
+    pass
+
+
+def _dataset_checksum(features: np.ndarray, target: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(features, dtype=np.float64).tobytes())
+    digest.update(np.asarray(target).astype(str).astype("U").tobytes())
+    return digest.hexdigest()
 
 
 def _default_feature_names(width: int) -> list[str]:

@@ -1,22 +1,31 @@
-"""The model the service answers with, and its atomic replacement.
+"""The model each server process answers with, kept in step with the registry.
 
-The served classifier is one Python reference. A request takes it once and uses that
-object to the end, and a training builds a wholly new classifier, saves it atomically,
-then rebinds the reference: no request ever sees a half-trained or half-swapped model,
-and a crash at any instant leaves the last saved model on disk.
+The served model is one Python reference. A request takes it once and uses that object
+to the end; a swap rebinds it only after the new model is fully loaded and its file's
+checksum verified, so no request ever sees a half-loaded or half-swapped model. Every
+process polls the registry's active generation and follows activations made anywhere;
+an activation made through this process is committed and swapped in one step of the
+event loop, so no request in between can see the old model as active.
 """
 
+import asyncio
 import logging
-import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from anyio import to_thread
 
 from mlapi.ml import IrisClassifier, MlapiError, ModelFileError
+from mlapi.ml.classifier import bundled_model_bytes
 from mlapi.ml.errors import FieldError, InvalidInputError
+from mlapi.serving.registry import (
+    ActiveState,
+    ModelVersion,
+    ModelVersionNotFoundError,
+    Registry,
+)
 from mlapi.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,9 +34,25 @@ logger = logging.getLogger(__name__)
 #: handing it to a thread would cost); larger batches go to a thread.
 INLINE_PREDICT_ROWS = 256
 
+#: Non-active versions kept loaded for ``model_version`` requests.
+CACHED_VERSIONS = 4
+
 
 class ModelNotReadyError(MlapiError):
     """No model is loaded yet."""
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model and its registry record.
+
+    Attributes:
+        version: The registry record.
+        classifier: The loaded classifier.
+    """
+
+    version: ModelVersion
+    classifier: IrisClassifier
 
 
 @dataclass(frozen=True)
@@ -35,76 +60,192 @@ class PredictionResult:
     """Predictions for a batch of rows and the model that made them.
 
     Attributes:
-        classifier: The model that answered; its version and labels belong to it.
+        model: The model that answered.
         prediction: The predicted class of each row.
         probability: Class probabilities of each row.
     """
 
-    classifier: IrisClassifier
+    model: ServedModel
     prediction: np.ndarray
     probability: np.ndarray
 
 
 class ActiveModel:
-    """Holds the served classifier and replaces it atomically after training.
+    """Serves the registry's active version and follows its activations.
 
     Args:
-        settings: Where models live and how they are trained.
+        settings: Limits, polling interval and classifier options.
+        registry: Where versions and the active pointer live.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, registry: Registry) -> None:
         self._settings = settings
-        self._classifier: IrisClassifier | None = None
-        self._training_lock = threading.Lock()
+        self._registry = registry
+        self._served: ServedModel | None = None
+        self._generation = -1
+        self._cache: OrderedDict[int, ServedModel] = OrderedDict()
 
     @property
     def ready(self) -> bool:
         """Whether a model is loaded and answering."""
-        return self._classifier is not None
+        return self._served is not None
 
     @property
-    def classifier(self) -> IrisClassifier:
-        """The classifier serving now.
+    def served(self) -> ServedModel:
+        """The model serving now.
 
         Raises:
             ModelNotReadyError: If no model is loaded yet.
         """
-        classifier = self._classifier
-        if classifier is None:
+        served = self._served
+        if served is None:
             raise ModelNotReadyError("the model is still loading")
-        return classifier
+        return served
 
-    def load(self) -> IrisClassifier:
-        """Load the last trained model, or the bundled one if there is none or it is bad.
+    def _load(self, version: int) -> ServedModel:
+        record = self._registry.get(version)
+        classifier = self._registry.load(record, **self._settings.classifier_options())
+        return ServedModel(record, classifier)
+
+    def load(self) -> ServedModel:
+        """Load the active version at start-up; if its file is bad, the last good one.
+
+        Blocks: call in a thread.
 
         Returns:
-            The classifier now serving.
+            The model now serving.
         """
-        options = self._settings.classifier_options()
-        path = self._settings.active_model_path
-        classifier = None
-        if path.exists():
-            try:
-                classifier = IrisClassifier.load(path, **options)
-            except ModelFileError:
-                logger.exception("refusing model file %s; serving the bundled model", path)
-        if classifier is None:
-            classifier = IrisClassifier.load(**options)
-        self._classifier = classifier
-        logger.info("serving model %s", classifier.version)
-        return classifier
+        state = self._registry.bootstrap()
+        served = self._load_or_fall_back(state)
+        self._served, self._generation = served, state.generation
+        logger.info("serving model version %s", served.version.version)
+        return served
 
-    async def predict(self, rows: Sequence[Sequence[float]]) -> PredictionResult:
-        """Predict a batch of rows with the active model.
+    def _load_or_fall_back(self, state: ActiveState) -> ServedModel:
+        try:
+            return self._load(state.version)
+        except (ModelFileError, ModelVersionNotFoundError) as error:
+            logger.error("active version %s refused: %s", state.version, error)
+        versions, _ = self._registry.page(limit=100)
+        for candidate in versions:
+            if candidate.version == state.version:
+                continue
+            try:
+                served = self._load(candidate.version)
+            except ModelFileError as error:
+                logger.error("version %s refused too: %s", candidate.version, error)
+                continue
+            logger.warning("falling back to the last good version %s", candidate.version)
+            return served
+        bundled = IrisClassifier.from_bytes(
+            bundled_model_bytes(), **self._settings.classifier_options()
+        )
+        logger.warning("no registered version loads; serving the bundled model")
+        return ServedModel(self._registry.register(bundled, "mlapi (bundled model)"), bundled)
+
+    def _newer(self) -> tuple[ActiveState, ServedModel] | None:
+        state = self._registry.active()
+        if state is None or state.generation <= self._generation:
+            return None
+        if state.version == self.served.version.version:
+            return state, self.served
+        try:
+            return state, self._load(state.version)
+        except (ModelFileError, ModelVersionNotFoundError) as error:
+            logger.error(
+                "version %s was activated but is refused; still serving version %s: %s",
+                state.version,
+                self.served.version.version,
+                error,
+            )
+            return state, self.served
+
+    async def refresh(self) -> bool:
+        """Swap in the registry's active version if it changed.
+
+        Returns:
+            Whether the active generation changed.
+        """
+        newer = await to_thread.run_sync(self._newer)
+        # Compared again on the event loop: an activation may have landed meanwhile.
+        if newer is None or newer[0].generation <= self._generation:
+            return False
+        self._served, self._generation = newer[1], newer[0].generation
+        return True
+
+    async def watch(self) -> None:
+        """Follow activations made by any process, until cancelled."""
+        while True:
+            await asyncio.sleep(self._settings.poll_interval)
+            try:
+                if self._served is not None:
+                    await self.refresh()
+            except Exception:
+                logger.exception("could not check the registry for a new active version")
+
+    async def activate(self, version: int, activated_by: str) -> ActiveState:
+        """Activate a version and serve it from this process at once.
+
+        The model is loaded and verified first, off the event loop; the registry
+        commit and the swap then happen together on the event loop.
+
+        Args:
+            version: The version to activate.
+            activated_by: Who or what activates it.
+
+        Returns:
+            The new active state.
+
+        Raises:
+            ModelVersionNotFoundError: If there is no such version.
+            ModelFileError: If its file is missing or damaged; nothing changes then.
+        """
+        served = await to_thread.run_sync(self._load, version)
+        state = self._registry.activate(version, activated_by)  # blocks briefly, on purpose
+        self._served, self._generation = served, state.generation
+        logger.info("activated model version %s (by %s)", version, activated_by)
+        return state
+
+    async def model(self, version: int | None = None) -> ServedModel:
+        """Return the active model, or a given version of it.
+
+        Args:
+            version: A version number; the active one if None.
+
+        Returns:
+            The loaded model.
+
+        Raises:
+            ModelNotReadyError: If no model is loaded yet.
+            ModelVersionNotFoundError: If there is no such version.
+        """
+        served = self.served
+        if version is None or version == served.version.version:
+            return served
+        cached = self._cache.get(version)
+        if cached is None:
+            cached = await to_thread.run_sync(self._load, version)
+            self._cache[version] = cached
+            while len(self._cache) > CACHED_VERSIONS:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(version)
+        return cached
+
+    async def predict(
+        self, rows: Sequence[Sequence[float]], version: int | None = None
+    ) -> PredictionResult:
+        """Predict a batch of rows with the active model, or a given version.
 
         Args:
             rows: Rows of features as parsed from a request.
+            version: A version number; the active one if None.
 
         Returns:
             The predictions and the model that made them.
 
         Raises:
             ModelNotReadyError: If no model is loaded yet.
+            ModelVersionNotFoundError: If there is no such version.
             InvalidInputError: If there are too many rows, or a row does not fit the model.
         """
         limit = self._settings.max_rows_per_request
@@ -113,84 +254,12 @@ class ActiveModel:
                 "too many rows",
                 [FieldError(("data",), f"must have at most {limit} rows", "too_many_rows")],
             )
-        classifier = self.classifier
-        matrix = classifier.validate_rows(rows)
+        served = await self.model(version)
+        matrix = served.classifier.validate_rows(rows)
         if len(matrix) <= INLINE_PREDICT_ROWS:
-            probability, prediction = classifier.predict_arrays(matrix)
+            probability, prediction = served.classifier.predict_arrays(matrix)
         else:
-            probability, prediction = await to_thread.run_sync(classifier.predict_arrays, matrix)
-        return PredictionResult(classifier, prediction, probability)
-
-    def retrain(
-        self,
-        gradient_boosting: bool = False,
-        *,
-        algorithm: str | None = None,
-        hyperparameters: dict[str, Any] | None = None,
-    ) -> IrisClassifier:
-        """Train a new model on the data set, save it, then serve it. Blocks: call in a thread.
-
-        Trainings run one at a time, in the order they asked, so the last to finish is
-        the last requested.
-
-        Args:
-            gradient_boosting: Train gradient boosting instead of the default algorithm.
-            algorithm: Any algorithm of the catalogue; overrides ``gradient_boosting``.
-            hyperparameters: Hyperparameters over the configured defaults.
-
-        Returns:
-            The new classifier, now serving.
-
-        Raises:
-            InvalidInputError: If the algorithm or a hyperparameter is invalid.
-        """
-        with self._training_lock:
-            candidate = train_on_dataset(
-                self._settings,
-                gradient_boosting,
-                algorithm=algorithm,
-                hyperparameters=hyperparameters,
+            probability, prediction = await to_thread.run_sync(
+                served.classifier.predict_arrays, matrix
             )
-            candidate.save(self._settings.active_model_path)
-            self._classifier = candidate
-        logger.info(
-            "now serving model %s (accuracy %.3f)",
-            candidate.version,
-            candidate.evaluation.accuracy,
-        )
-        return candidate
-
-
-def train_on_dataset(
-    settings: Settings,
-    gradient_boosting: bool = False,
-    *,
-    algorithm: str | None = None,
-    hyperparameters: dict[str, Any] | None = None,
-) -> IrisClassifier:
-    """Train a new classifier on the data set, as configured. Blocks for the training time.
-
-    Args:
-        settings: Hyperparameter defaults, held-out split and the like.
-        gradient_boosting: Train gradient boosting instead of the default algorithm.
-        algorithm: Any algorithm of the catalogue; overrides ``gradient_boosting``.
-        hyperparameters: Hyperparameters over the configured defaults.
-
-    Returns:
-        The trained, unsaved classifier.
-
-    Raises:
-        InvalidInputError: If the algorithm or a hyperparameter is invalid.
-    """
-    classifier = IrisClassifier(**settings.classifier_options())
-    data = classifier.dataset()
-    classifier.train(
-        data["X"],
-        data["y"],
-        gradient_boosting,
-        algorithm=algorithm,
-        feature_names=data["feature_names"],
-        class_names=data["class_names"],
-        **(hyperparameters or {}),
-    )
-    return classifier
+        return PredictionResult(served, prediction, probability)

@@ -22,8 +22,11 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed JSON.",
         413: "Body over the size limit.",
         415: "Body not sent as JSON.",
+        404: "No such model version or job.",
+        409: "The version is active; activate another first.",
         422: "A field is invalid; `errors` names each one.",
-        503: "No model loaded yet.",
+        500: "The training job failed; `detail` says why.",
+        503: "No model loaded yet, or its file is damaged.",
     }
     return {
         status: {

@@ -30,4 +30,4 @@ async def ready(active_model: ActiveModelDep) -> HealthResponse:
     Returns:
         ``{"status": "ready", "model_version": ...}``.
     """
-    return HealthResponse(status="ready", model_version=active_model.classifier.version)
+    return HealthResponse(status="ready", model_version=active_model.served.version.version)

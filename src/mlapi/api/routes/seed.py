@@ -5,10 +5,11 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter
 
-from mlapi.api.deps import ActiveModelDep
+from mlapi.api.deps import ActiveModelDep, SettingsDep, TrainingDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import IrisPredictionInput, IrisPredictionResponse
+from mlapi.serving.jobs import TrainingFailedError, make_request
 
 router = APIRouter(tags=["article"], route_class=StrictQueryRoute)
 
@@ -34,15 +35,19 @@ async def predict(iris: IrisPredictionInput, active_model: ActiveModelDep) -> di
     return {"prediction": result.prediction.tolist(), "probability": result.probability.tolist()}
 
 
-@router.post("/train", response_model=bool, responses=problems(422))
-async def train(active_model: ActiveModelDep, gradient_boosting: bool = False) -> bool:
+@router.post("/train", response_model=bool, responses=problems(422, 500, 503))
+async def train(
+    settings: SettingsDep, training: TrainingDep, gradient_boosting: bool = False
+) -> bool:
     """FastAPI POST route '/train' endpoint to train our model.
 
-    Training runs in a worker thread; predictions keep being answered meanwhile, and the
-    new model replaces the old one atomically once saved.
+    The training runs as a job in a separate process, like ``POST /v1/train``; this route
+    waits for it. Predictions keep being answered meanwhile, and the new version is
+    registered and activated atomically once it is saved.
 
     Args:
-        active_model: The model being served.
+        settings: Configured defaults.
+        training: The job rows and their runner.
         gradient_boosting: bool
             A boolean flag to switch between a DTreeClassifier or GradientBoostClassifier
 
@@ -50,5 +55,14 @@ async def train(active_model: ActiveModelDep, gradient_boosting: bool = False) -
         bool:
             A boolean value identifying if training was successful.
     """
-    await to_thread.run_sync(lambda: active_model.retrain(gradient_boosting))
+    request = make_request(
+        settings,
+        algorithm="gradient_boosting" if gradient_boosting else None,
+        created_by="api /train",
+    )
+    job = await to_thread.run_sync(training.jobs.create, request)
+    training.runner.wake()
+    finished = await training.runner.wait(job.id)
+    if finished.error is not None:
+        raise TrainingFailedError(f"training job {job.id} failed: {finished.error}")
     return True

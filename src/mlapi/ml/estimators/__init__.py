@@ -18,6 +18,9 @@ from pydantic import BaseModel, ValidationError
 
 from mlapi.ml.errors import FieldError, InvalidInputError
 
+#: Receives the share of a training done so far, from 0 to 1.
+ProgressCallback = Callable[[float], None]
+
 #: Types every model file may contain beyond skops' own safe defaults.
 COMMON_TRUSTED_TYPES: tuple[str, ...] = ("sklearn.tree._tree.Tree",)
 
@@ -35,6 +38,9 @@ class EstimatorSpec:
         trusted_types: Fully-qualified type names that files of fitted estimators of
             this kind contain and that skops does not trust by default.
         order: Position in listings; the lowest is the default algorithm.
+        fit: Fits the estimator while reporting progress from 0 to 1, for estimators
+            that can (e.g. through scikit-learn's ``monitor`` hook); a plain ``fit``
+            reported as done at the end if None.
     """
 
     name: str
@@ -43,6 +49,25 @@ class EstimatorSpec:
     build: Callable[[Any], Any]
     trusted_types: tuple[str, ...] = ()
     order: int = 100
+    fit: Callable[[Any, Any, Any, ProgressCallback], Any] | None = None
+
+    def fit_estimator(self, estimator: Any, X: Any, y: Any, progress: ProgressCallback) -> Any:  # noqa: N803
+        """Fit an estimator built by :attr:`build`, reporting progress.
+
+        Args:
+            estimator: The unfitted estimator.
+            X: Training features.
+            y: Training classes.
+            progress: Called with the share of the fit done, from 0 to 1.
+
+        Returns:
+            The fitted estimator.
+        """
+        if self.fit is not None:
+            return self.fit(estimator, X, y, progress)
+        fitted = estimator.fit(X, y)
+        progress(1.0)
+        return fitted
 
     def validate(self, values: Mapping[str, Any]) -> BaseModel:
         """Validate hyperparameters, filling in the defaults.

@@ -15,9 +15,9 @@ class DecisionTreeHyperparameters(BaseModel):
 
     criterion: Literal["gini", "entropy", "log_loss"] = "gini"
     max_depth: int | None = Field(default=None, ge=1, le=1000)
-    min_samples_split: int = Field(default=2, ge=2)
-    min_samples_leaf: int = Field(default=1, ge=1)
-    random_state: int = Field(default=0, ge=0)
+    min_samples_split: int = Field(default=2, ge=2, le=1_000_000)
+    min_samples_leaf: int = Field(default=1, ge=1, le=1_000_000)
+    random_state: int = Field(default=0, ge=0, le=2**32 - 1)
 
 
 ESTIMATOR = EstimatorSpec(

@@ -1,0 +1,139 @@
+"""Latency of ``POST /v1/predict`` when idle and while training jobs run back to back.
+
+One ``mlapi serve`` runs on core 0 (taskset; its training processes inherit that core),
+wrk on core 1 with a fixed number of connections. The same server is measured idle,
+then while gradient boosting jobs (``n_estimators`` 300) are queued one after another
+for the whole window, without and then with activating each new version; the table
+puts the three side by side. Usage:
+``python benchmarks/predict_during_training.py [--seconds 10] [--connections 8]``.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from benchmarks.run import ensure_wrk, free_port
+
+HERE = Path(__file__).resolve().parent
+BODY = b'{"data": [[5.1, 3.5, 1.4, 0.2]]}'
+SCALE_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def call(url: str, body: dict[str, object] | None = None) -> dict[str, object]:
+    """GET ``url``, or POST ``body`` to it as JSON; return the JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"content-type": "application/json"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
+        answer: dict[str, object] = json.loads(response.read())
+        return answer
+
+
+def start_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """Start ``mlapi serve`` pinned to core 0 and wait until it is ready."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLAPI_")}
+    env |= {
+        "MLAPI_MODEL_DIR": str(folder / "models"),
+        "MLAPI_CACHE_DIR": str(folder / "cache"),
+        "MLAPI_LOG_LEVEL": "warning",  # no access log
+    }
+    command = ["taskset", "-c", "0", sys.executable, "-m", "mlapi", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=folder)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health/ready", timeout=2)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def load(wrk: str, url: str, connections: int, seconds: int) -> dict[str, float]:
+    """Run wrk on core 1 against ``url`` and read its latency distribution."""
+    command = ["taskset", "-c", "1", wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["-s", str(HERE / "post.lua"), url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    for percentile in ("50", "90", "99"):
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        result[f"p{percentile}"] = float(found.group(1)) * SCALE_MS[found.group(2)] if found else -1
+    found = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", output)
+    result["max"] = float(found.group(1)) * SCALE_MS[found.group(2)] if found else -1
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    result["errors"] = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        result["errors"] += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return result
+
+
+def train_back_to_back(base: str, activate: bool, stop: threading.Event) -> list[int]:
+    """Queue one gradient boosting job after another until ``stop``; count finished ones."""
+    finished = [0]
+
+    def run() -> None:
+        body = {
+            "algorithm": "gradient_boosting",
+            "hyperparameters": {"n_estimators": 300},
+            "activate": activate,
+        }
+        while not stop.is_set():
+            job = call(f"{base}/v1/train", body)
+            while job["state"] not in {"succeeded", "failed"}:
+                time.sleep(0.1)
+                job = call(f"{base}/v1/jobs/{job['id']}")
+            finished[0] += job["state"] == "succeeded"
+
+    threading.Thread(target=run, name="trainer", daemon=True).start()
+    return finished
+
+
+def main() -> None:
+    """Measure the three conditions and print a markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    options = parser.parse_args()
+    wrk = ensure_wrk()
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        process = start_server(port, Path(scratch))
+        try:
+            load(wrk, f"{base}/v1/predict", options.connections, 2)  # warm-up
+            conditions = [("idle", None), ("training", False), ("training + activating", True)]
+            for name, activate in conditions:
+                stop = threading.Event()
+                finished = [0] if activate is None else train_back_to_back(base, activate, stop)
+                if activate is not None:
+                    time.sleep(1)  # let the first job get going
+                sample = load(wrk, f"{base}/v1/predict", options.connections, options.seconds)
+                stop.set()
+                rows.append((name, sample, finished[0]))
+                print(f"{name:<22} {sample} trainings finished: {finished[0]}", flush=True)
+                time.sleep(3)  # the last job finishes before the next condition
+        finally:
+            process.terminate()
+            process.wait()
+    print(f"\nwrk -t1 -c{options.connections} -d{options.seconds}s, POST /v1/predict, one row\n")
+    print("| condition | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | jobs done |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, s, done in rows:
+        print(
+            f"| {name} | {s['rps']:,.0f} | {s['p50']:.2f} | {s['p90']:.2f} | {s['p99']:.2f} "
+            f"| {s['max']:.1f} | {int(s['errors'])} | {done} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""SIGKILL at any moment of a training leaves a service that restarts consistent."""
+
+import hashlib
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LiveServer, wait_for_job
+
+#: Seconds without a heartbeat after which a running job counts as interrupted.
+STALE_SECONDS = 2.0
+#: Kills land this long after the job is queued: before it is claimed, while it trains,
+#: while its model is serialised, written and registered, and while it is activated.
+KILL_WINDOW_SECONDS = 1.5
+ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
+#: Training, saving (an 8 MB file) and activating it take about 1.3 s, so the kills
+#: spread over all of them.
+TRAINING = {"algorithm": "gradient_boosting", "hyperparameters": {"n_estimators": 100}}
+
+
+def _kill_delays(iterations: int, seed: int) -> list[float]:
+    """Spread kill moments evenly over the window, in a seeded random order."""
+    rng = random.Random(seed)  # noqa: S311 - test timing, not cryptography
+    slot = KILL_WINDOW_SECONDS / iterations
+    delays = [(index + rng.random()) * slot for index in range(iterations)]
+    rng.shuffle(delays)
+    return delays
+
+
+def _check_consistent(server: LiveServer) -> None:
+    """The served model is the active, intact file, and it predicts."""
+    with server.client() as client:
+        model = client.get("/v1/model").json()
+        answer = client.post("/v1/predict", json={"data": ROWS})
+        versions = client.get("/v1/models", params={"limit": 500}).json()["items"]
+    file = server.model_dir / "versions" / f"{model['checksum']}.skops"
+    assert hashlib.sha256(file.read_bytes()).hexdigest() == model["checksum"]
+    assert model["active"] is True, "the active version's file was refused"
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["model_version"] == model["version"]
+    assert all(sum(row) == pytest.approx(1.0) for row in body["probability"])
+    for version in versions:  # every registered version's file is whole
+        stored = server.model_dir / "versions" / f"{version['checksum']}.skops"
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == version["checksum"], version
+
+
+def _moment_of_kill(job: dict[str, Any]) -> str:
+    if job["state"] == "succeeded":
+        return "after success"  # or before the claim: the new server ran it again
+    return "before registration" if job["model_version"] is None else "after registration"
+
+
+@pytest.mark.parametrize(
+    ("database_url", "iterations"),
+    [("sqlite", 20), ("postgresql", 4)],
+    indirect=["database_url"],
+)
+def test_sigkill_at_any_moment_of_a_training_leaves_a_consistent_service(
+    server_factory: Callable[..., LiveServer], database_url: str, iterations: int
+) -> None:
+    server = server_factory(
+        extra_env={
+            "MLAPI_DATABASE_URL": database_url,
+            "MLAPI_JOB_STALE_SECONDS": str(STALE_SECONDS),
+        }
+    )
+    outcomes: Counter[str] = Counter()
+    for delay in _kill_delays(iterations, seed=4):
+        with server.client() as client:
+            # A small job first: the training process is then up, so the kill below
+            # lands in the big job's life rather than in the process's start-up.
+            warm_up = client.post("/v1/train", json={"algorithm": "decision_tree"})
+            assert wait_for_job(client, warm_up.headers["location"])["state"] == "succeeded"
+            queued = client.post("/v1/train", json=TRAINING)
+        assert queued.status_code == 202, queued.text
+        time.sleep(delay)
+        server.kill()
+        server = server_factory(same_as=server)
+        _check_consistent(server)
+        with server.client() as client:
+            # Running when killed: failed once its heartbeat is stale. Not yet started:
+            # run again by the new server. Either way, it finishes.
+            job = wait_for_job(client, queued.headers["location"], timeout=STALE_SECONDS + 60)
+        if job["state"] == "failed":
+            assert job["error"].startswith("interrupted"), job
+        outcomes[_moment_of_kill(job)] += 1
+        _check_consistent(server)
+    print(f"where the kills landed: {dict(outcomes)}")
+    assert outcomes["before registration"] > 0, outcomes
+    assert outcomes["after registration"] + outcomes["after success"] > 0, outcomes
+    assert "refused" not in server.log.read_text()

@@ -1,0 +1,138 @@
+"""Registry databases: engines, and migrating their schema once however often it is asked."""
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from mlapi.serving.database import make_engine, migrate
+from mlapi.serving.jobs import JobStore
+from mlapi.serving.tables import JobState, utc_now
+
+TABLES = {"model_versions", "active_version", "activations", "training_jobs", "alembic_version"}
+
+
+def _head(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.scalars(text("SELECT version_num FROM alembic_version")))
+
+
+def test_migrate_creates_every_table_at_the_newest_revision(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+
+        assert set(inspect(engine).get_table_names()) >= TABLES
+        assert _head(engine) == ["0001"]
+    finally:
+        engine.dispose()
+
+
+def test_migrate_twice_changes_nothing_and_keeps_rows(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO activations (version, activated_at, activated_by) "
+                    "VALUES (7, :now, 'test')"
+                ),
+                {"now": utc_now().replace(tzinfo=None)},
+            )
+
+        migrate(engine)
+
+        assert _head(engine) == ["0001"]
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM activations")) == 1
+    finally:
+        engine.dispose()
+
+
+def test_migrate_from_several_threads_at_once_succeeds_once(database_url: str) -> None:
+    engines = [make_engine(database_url) for _ in range(8)]
+    barrier = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def run(engine: Engine) -> None:
+        barrier.wait()
+        try:
+            migrate(engine)
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert errors == []
+        assert _head(engines[0]) == ["0001"]
+        assert set(inspect(engines[0]).get_table_names()) >= TABLES
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_migrate_creates_the_folder_of_a_sqlite_file(tmp_path: Path) -> None:
+    database = tmp_path / "deep" / "er" / "registry.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        migrate(engine)
+
+        assert database.is_file()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_engine_uses_wal_journal_and_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
+            assert connection.scalar(text("PRAGMA foreign_keys")) == 1
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_engine_refuses_an_active_version_naming_no_model(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
+    try:
+        migrate(engine)
+        with (
+            pytest.raises(IntegrityError, match="FOREIGN KEY"),
+            engine.begin() as connection,
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO active_version (id, version, generation, activated_at) "
+                    "VALUES (1, 42, 1, :now)"
+                ),
+                {"now": utc_now().replace(tzinfo=None)},
+            )
+    finally:
+        engine.dispose()
+
+
+def test_job_states_are_stored_as_their_lowercase_names(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        now = utc_now().replace(tzinfo=None)
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO training_jobs (id, state, progress, algorithm, hyperparameters,"
+                    " test_size, random_state, activate, created_by, created_at)"
+                    " VALUES ('j', 'queued', 0, 'decision_tree', '{}', 0.2, 0, true, 't', :now)"
+                ),
+                {"now": now},
+            )
+        assert JobStore(engine).get("j").state is JobState.QUEUED
+    finally:
+        engine.dispose()

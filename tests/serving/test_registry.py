@@ -1,0 +1,309 @@
+"""The registry: immutable versions, one active version, its history, and bootstrap."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from mlapi.ml import IrisClassifier, ModelFileError
+from mlapi.ml.classifier import bundled_model_bytes
+from mlapi.ml.persistence import sha256_hex
+from mlapi.serving.registry import (
+    ModelVersionNotFoundError,
+    Registry,
+    VersionInUseError,
+)
+from mlapi.serving.store import ModelStore
+from tests.serving.conftest import Trainer
+
+SETOSA_ROW = [5.1, 3.5, 1.4, 0.2]
+
+
+def test_register_records_where_the_model_came_from_and_how_good_it_is(
+    registry: Registry, train: Trainer
+) -> None:
+    classifier = train(max_depth=2)
+    before = datetime.now(UTC)
+
+    registered = registry.register(classifier, created_by="alice")
+    version = registry.get(registered.version)
+
+    assert version == registered
+    assert version.algorithm == "decision_tree"
+    assert version.hyperparameters["max_depth"] == 2
+    assert version.dataset_name == "iris"
+    assert version.dataset_checksum == classifier.metadata.dataset_checksum  # type: ignore[union-attr]
+    assert len(version.dataset_checksum) == 64
+    assert version.feature_names == IrisClassifier.dataset()["feature_names"]
+    assert version.class_names == ["setosa", "versicolor", "virginica"]
+    assert 0 < version.metrics["accuracy"] <= 1
+    assert 0 < version.metrics["macro_f1"] <= 1
+    assert set(version.metrics["per_class"]) == {"setosa", "versicolor", "virginica"}
+    assert {"precision", "recall"} <= set(version.metrics["per_class"]["setosa"])
+    assert len(version.metrics["confusion_matrix"]) == 3
+    assert version.training_seconds > 0
+    assert version.created_by == "alice"
+    assert before - timedelta(seconds=1) <= version.created_at <= datetime.now(UTC)
+    assert version.created_at.tzinfo is not None
+
+
+def test_register_stores_the_file_under_its_checksum(
+    registry: Registry, train: Trainer, registry_settings: object
+) -> None:
+    classifier = train()
+
+    version = registry.register(classifier, created_by="test")
+
+    data = Path(version.file_path).read_bytes()
+    assert sha256_hex(data) == version.file_sha256
+    assert data == classifier.to_bytes()
+    assert Path(version.file_path).name == f"{version.file_sha256}.skops"
+
+
+def test_register_numbers_versions_in_order(registry: Registry, train: Trainer) -> None:
+    numbers = [registry.register(train(), created_by="test").version for _ in range(3)]
+
+    assert numbers == sorted(numbers)
+    assert len(set(numbers)) == 3
+
+
+def test_register_same_model_twice_returns_the_same_version(
+    registry: Registry, train: Trainer
+) -> None:
+    classifier = train()
+
+    first = registry.register(classifier, created_by="first")
+    second = registry.register(classifier, created_by="second")
+
+    assert second == first
+    assert registry.page()[1] == 1
+
+
+def test_register_same_file_loaded_twice_returns_the_same_version(
+    registry: Registry, train: Trainer
+) -> None:
+    data = train().to_bytes()
+
+    first = registry.register(IrisClassifier.from_bytes(data), created_by="test")
+    second = registry.register(IrisClassifier.from_bytes(data), created_by="test")
+
+    assert first.version == second.version
+    assert first.file_sha256 == sha256_hex(data)
+
+
+def test_register_refuses_an_untrained_classifier(registry: Registry) -> None:
+    with pytest.raises(ValueError, match="trained"):
+        registry.register(IrisClassifier(), created_by="test")
+
+
+def test_get_of_unknown_version_raises_not_found(registry: Registry) -> None:
+    with pytest.raises(ModelVersionNotFoundError, match="99"):
+        registry.get(99)
+
+
+def test_find_by_checksum_finds_the_version_of_a_file(registry: Registry, train: Trainer) -> None:
+    version = registry.register(train(), created_by="test")
+
+    assert registry.find_by_checksum(version.file_sha256) == version
+    with pytest.raises(ModelVersionNotFoundError):
+        registry.find_by_checksum("0" * 64)
+
+
+def test_page_lists_newest_first_with_the_total(registry: Registry, train: Trainer) -> None:
+    numbers = [registry.register(train(), created_by="test").version for _ in range(5)]
+
+    first, total = registry.page(limit=2)
+    second, _ = registry.page(limit=2, offset=2)
+    last, _ = registry.page(limit=2, offset=4)
+    beyond, total_beyond = registry.page(limit=2, offset=5)
+
+    assert total == total_beyond == 5
+    listed = [v.version for v in first + second + last]
+    assert listed == sorted(numbers, reverse=True)
+    assert len(last) == 1
+    assert beyond == []
+
+
+def test_page_of_an_empty_registry_is_empty(registry: Registry) -> None:
+    assert registry.page() == ([], 0)
+
+
+def test_active_is_none_before_any_activation(registry: Registry) -> None:
+    assert registry.active() is None
+    assert registry.activations() == []
+
+
+def test_activate_points_at_the_version_and_bumps_the_generation(
+    registry: Registry, train: Trainer
+) -> None:
+    one = registry.register(train(), created_by="test")
+    two = registry.register(train(), created_by="test")
+
+    first = registry.activate(one.version, activated_by="alice")
+    second = registry.activate(two.version, activated_by="bob")
+    again = registry.activate(two.version, activated_by="carol")
+
+    assert (first.version, first.generation) == (one.version, 1)
+    assert (second.version, second.generation) == (two.version, 2)
+    assert (again.version, again.generation) == (two.version, 3)
+    assert registry.active() == again
+
+
+def test_activate_records_each_activation_oldest_first(registry: Registry, train: Trainer) -> None:
+    one = registry.register(train(), created_by="test")
+    two = registry.register(train(), created_by="test")
+
+    registry.activate(one.version, activated_by="alice")
+    state = registry.activate(two.version, activated_by="bob")
+
+    history = registry.activations()
+    assert [(a.version, a.activated_by) for a in history] == [
+        (one.version, "alice"),
+        (two.version, "bob"),
+    ]
+    assert history[-1].activated_at == state.activated_at
+
+
+def test_activate_unknown_version_raises_and_changes_nothing(
+    registry: Registry, train: Trainer
+) -> None:
+    one = registry.register(train(), created_by="test")
+    state = registry.activate(one.version, activated_by="alice")
+
+    with pytest.raises(ModelVersionNotFoundError, match="404"):
+        registry.activate(404, activated_by="mallory")
+
+    assert registry.active() == state
+    assert len(registry.activations()) == 1
+
+
+def test_activate_unknown_version_on_a_new_registry_leaves_none_active(
+    registry: Registry,
+) -> None:
+    with pytest.raises(ModelVersionNotFoundError):
+        registry.activate(1, activated_by="mallory")
+
+    assert registry.active() is None
+    assert registry.activations() == []
+
+
+def test_delete_of_the_active_version_is_refused(registry: Registry, train: Trainer) -> None:
+    version = registry.register(train(), created_by="test")
+    registry.activate(version.version, activated_by="test")
+
+    with pytest.raises(VersionInUseError, match="active"):
+        registry.delete(version.version)
+
+    assert registry.get(version.version) == version
+    assert Path(version.file_path).is_file()
+
+
+def test_delete_of_another_version_removes_its_row_and_file(
+    registry: Registry, train: Trainer
+) -> None:
+    active = registry.register(train(), created_by="test")
+    other = registry.register(train(), created_by="test")
+    registry.activate(active.version, activated_by="test")
+
+    registry.delete(other.version)
+
+    with pytest.raises(ModelVersionNotFoundError):
+        registry.get(other.version)
+    assert not Path(other.file_path).exists()
+    assert Path(active.file_path).is_file()
+    assert registry.page()[1] == 1
+
+
+def test_delete_of_unknown_version_raises_not_found(registry: Registry) -> None:
+    with pytest.raises(ModelVersionNotFoundError):
+        registry.delete(5)
+
+
+def test_load_returns_the_registered_model(registry: Registry, train: Trainer) -> None:
+    classifier = train()
+    version = registry.register(classifier, created_by="test")
+
+    loaded = registry.load(version, test_size=0.3)
+
+    assert loaded.checksum == version.file_sha256
+    assert loaded.test_size == 0.3
+    assert loaded.predict([SETOSA_ROW]) == classifier.predict([SETOSA_ROW])
+
+
+def test_load_refuses_a_truncated_file(registry: Registry, train: Trainer) -> None:
+    version = registry.register(train(), created_by="test")
+    path = Path(version.file_path)
+    path.write_bytes(path.read_bytes()[:-100])
+
+    with pytest.raises(ModelFileError, match="damaged"):
+        registry.load(version)
+
+
+def test_load_refuses_a_valid_model_file_swapped_in_for_another(
+    registry: Registry, train: Trainer
+) -> None:
+    version = registry.register(train(), created_by="test")
+    # A perfectly loadable model, but not the one registered under this checksum.
+    Path(version.file_path).write_bytes(train().to_bytes())
+
+    with pytest.raises(ModelFileError, match=version.file_sha256):
+        registry.load(version)
+
+
+def test_bootstrap_activates_the_bundled_model_as_version_1(registry: Registry) -> None:
+    state = registry.bootstrap()
+
+    version = registry.get(state.version)
+    assert (state.version, state.generation) == (1, 1)
+    assert version.file_sha256 == sha256_hex(bundled_model_bytes())
+    assert version.created_by == "mlapi (bundled model)"
+    assert [a.activated_by for a in registry.activations()] == ["mlapi (first start)"]
+
+
+def test_bootstrap_twice_changes_nothing(registry: Registry) -> None:
+    first = registry.bootstrap()
+    second = registry.bootstrap()
+
+    assert second == first
+    assert registry.page()[1] == 1
+    assert len(registry.activations()) == 1
+
+
+def test_bootstrap_keeps_an_existing_activation(registry: Registry, train: Trainer) -> None:
+    version = registry.register(train(), created_by="test")
+    state = registry.activate(version.version, activated_by="test")
+
+    assert registry.bootstrap() == state
+    assert registry.page()[1] == 1
+
+
+def test_bootstrap_from_several_threads_activates_one_bundled_version(
+    engine: Engine, store: ModelStore
+) -> None:
+    registries = [Registry(engine, store) for _ in range(6)]
+    barrier = threading.Barrier(len(registries))
+    states: list[object] = []
+    errors: list[BaseException] = []
+
+    def run(registry: Registry) -> None:
+        barrier.wait()
+        try:
+            states.append(registry.bootstrap())
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(registry,)) for registry in registries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    registry = registries[0]
+    active = registry.active()
+    assert active is not None
+    assert states == [active] * len(registries)
+    assert registry.page()[1] == 1
+    assert len(registry.activations()) == 1

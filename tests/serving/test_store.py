@@ -1,0 +1,87 @@
+"""The model store: content-addressed files, written once, checked on every read."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from mlapi.ml import ModelFileError
+from mlapi.serving.store import ModelStore
+
+DATA = b"model file bytes" * 100
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ModelStore:
+    return ModelStore(str(tmp_path / "models"))
+
+
+def test_put_names_the_file_after_its_sha256(store: ModelStore, tmp_path: Path) -> None:
+    path, checksum = store.put(DATA)
+
+    assert checksum == hashlib.sha256(DATA).hexdigest()
+    assert Path(path) == tmp_path / "models" / "versions" / f"{checksum}.skops"
+    assert Path(path).read_bytes() == DATA
+
+
+def test_put_leaves_no_temporary_file(store: ModelStore, tmp_path: Path) -> None:
+    store.put(DATA)
+
+    assert [p.name for p in (tmp_path / "models" / "versions").iterdir()] == [
+        f"{hashlib.sha256(DATA).hexdigest()}.skops"
+    ]
+
+
+def test_put_of_the_same_bytes_twice_gives_the_same_file(store: ModelStore) -> None:
+    assert store.put(DATA) == store.put(DATA)
+
+
+def test_get_returns_the_bytes_put(store: ModelStore) -> None:
+    path, checksum = store.put(DATA)
+
+    assert store.get(path, checksum) == DATA
+
+
+def test_get_refuses_a_truncated_file(store: ModelStore) -> None:
+    path, checksum = store.put(DATA)
+    Path(path).write_bytes(DATA[: len(DATA) // 2])
+
+    with pytest.raises(ModelFileError, match="damaged"):
+        store.get(path, checksum)
+
+
+def test_get_refuses_an_altered_file_of_the_same_length(store: ModelStore) -> None:
+    path, checksum = store.put(DATA)
+    Path(path).write_bytes(b"X" + DATA[1:])
+
+    with pytest.raises(ModelFileError, match=checksum):
+        store.get(path, checksum)
+
+
+def test_get_refuses_a_missing_file(store: ModelStore) -> None:
+    path, checksum = store.put(DATA)
+    Path(path).unlink()
+
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        store.get(path, checksum)
+
+
+def test_delete_removes_the_file_and_ignores_a_missing_one(store: ModelStore) -> None:
+    path, _ = store.put(DATA)
+
+    store.delete(path)
+    store.delete(path)
+
+    assert not Path(path).exists()
+
+
+def test_memory_url_store_round_trips_and_checks(tmp_path: Path) -> None:
+    store = ModelStore(f"memory://{tmp_path.name}/models")
+    path, checksum = store.put(DATA)
+
+    assert store.get(path, checksum) == DATA
+    with pytest.raises(ModelFileError):
+        store.get(path, "0" * 64)
+    store.delete(path)
+    with pytest.raises(ModelFileError):
+        store.get(path, checksum)
