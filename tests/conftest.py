@@ -3,6 +3,7 @@
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,19 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty registry database: SQLite, then a new database on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+@contextmanager
+def fresh_database(kind: str, folder: Path) -> Iterator[str]:
+    """Make an empty registry database on SQLite or on the PostgreSQL server.
+
+    Args:
+        kind: ``sqlite`` or ``postgresql``.
+        folder: Where the SQLite file goes.
+
+    Yields:
+        Its URL.
+    """
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'registry.sqlite3'}"
         return
     if not POSTGRES_URL:
         message = "PYTEST_POSTGRES_URL is not set: run through scripts/with-postgres.sh"
@@ -57,6 +66,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty registry database: SQLite, then a new database on PostgreSQL."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,18 +7,15 @@ only read, or are refused before anything changes, share one app per module
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, make_url, text
 
 from mlapi.main import create_app
 from mlapi.settings import Settings
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
+from tests.conftest import fresh_database
 
 #: Safety net for start-up; not a performance assertion.
 STARTUP_SECONDS = 60
@@ -46,37 +43,6 @@ def registry_settings(folder: Path, database_url: str) -> Settings:
     return Settings(
         model_dir=str(folder / "models"), cache_dir=folder / "cache", database_url=database_url
     )
-
-
-@contextmanager
-def fresh_database(kind: str, folder: Path) -> Iterator[str]:
-    """Make an empty registry database for a whole module, like ``database_url`` does.
-
-    Args:
-        kind: ``sqlite`` or ``postgresql``.
-        folder: Where the SQLite file goes.
-
-    Yields:
-        Its URL.
-    """
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'registry.sqlite3'}"
-        return
-    if not POSTGRES_URL:
-        message = "PYTEST_POSTGRES_URL is not set: run through scripts/with-postgres.sh"
-        if REQUIRE_POSTGRES:
-            pytest.fail(message)
-        pytest.skip(message)
-    name = f"mlapi_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

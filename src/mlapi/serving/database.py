@@ -2,12 +2,13 @@
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -88,6 +89,27 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
         The session factory.
     """
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_page(
+    sessions: sessionmaker[Session], table: Any, order: Sequence[Any], limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """Read one page of a table's rows and the table's row count.
+
+    Args:
+        sessions: The session factory.
+        table: The mapped table class.
+        order: ORDER BY clauses.
+        limit: Most rows returned.
+        offset: Rows skipped first.
+
+    Returns:
+        The rows and the total number of rows.
+    """
+    with sessions() as session:
+        total = session.scalar(select(func.count()).select_from(table)) or 0
+        rows = session.scalars(select(table).order_by(*order).limit(limit).offset(offset)).all()
+    return list(rows), total
 
 
 def migrate(engine: Engine) -> None:

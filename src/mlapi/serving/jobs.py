@@ -26,11 +26,11 @@ from multiprocessing import get_context
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 
 from mlapi.ml import MlapiError
 from mlapi.ml.estimators import get_estimator
-from mlapi.serving.database import make_engine, session_factory
+from mlapi.serving.database import make_engine, read_page, session_factory
 from mlapi.serving.registry import Registry, from_row
 from mlapi.serving.store import ModelStore
 from mlapi.serving.tables import JobState, TrainingJobRow, utc_now
@@ -219,14 +219,8 @@ class JobStore:
         Returns:
             The page of jobs and the total number of jobs.
         """
-        with self._sessions() as session:
-            total = session.scalar(select(func.count()).select_from(TrainingJobRow)) or 0
-            rows = session.scalars(
-                select(TrainingJobRow)
-                .order_by(TrainingJobRow.created_at.desc(), TrainingJobRow.id)
-                .limit(limit)
-                .offset(offset)
-            ).all()
+        order = [TrainingJobRow.created_at.desc(), TrainingJobRow.id]
+        rows, total = read_page(self._sessions, TrainingJobRow, order, limit, offset)
         return [from_row(TrainingJob, row) for row in rows], total
 
     def claim(self, worker: str) -> TrainingJob | None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mlapi.ml import IrisClassifier, MlapiError
 from mlapi.ml.classifier import bundled_model_bytes
-from mlapi.serving.database import session_factory
+from mlapi.serving.database import read_page, session_factory
 from mlapi.serving.store import ModelStore
 from mlapi.serving.tables import ActivationRow, ActiveVersionRow, ModelVersionRow, utc_now
 
@@ -210,14 +210,8 @@ class Registry:
         Returns:
             The page of versions and the total number of versions.
         """
-        with self._sessions() as session:
-            total = session.scalar(select(func.count()).select_from(ModelVersionRow)) or 0
-            rows = session.scalars(
-                select(ModelVersionRow)
-                .order_by(ModelVersionRow.version.desc())
-                .limit(limit)
-                .offset(offset)
-            ).all()
+        order = [ModelVersionRow.version.desc()]
+        rows, total = read_page(self._sessions, ModelVersionRow, order, limit, offset)
         return [from_row(ModelVersion, row) for row in rows], total
 
     def active(self) -> ActiveState | None:
