@@ -502,8 +502,12 @@ class TrainingRunner:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # Idle processes are reaped (no leaked semaphores at exit); a server that is
+            # stopping does not wait for a training still running.
+            idle = not self._running
+            await to_thread.run_sync(lambda: pool.shutdown(wait=idle, cancel_futures=True))
 
     async def _dispatch(self) -> None:
         await to_thread.run_sync(self._jobs.sweep, self._settings.job_stale_seconds)
