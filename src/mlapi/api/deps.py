@@ -83,7 +83,7 @@ async def get_ready_active_model(request: Request) -> ActiveModel:
     Raises:
         ModelNotReadyError: Until start-up has loaded a model.
     """
-    active_model: ActiveModel = request.app.state.active_model
+    active_model = await get_active_model(request)
     if not active_model.ready:
         raise ModelNotReadyError("the service is still starting")
     return active_model
