@@ -1,15 +1,26 @@
 """Registry databases: engines, and migrating their schema once however often it is asked."""
 
+import dataclasses
+import json
 import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from mlapi.ml import IrisClassifier
+from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.serving.database import make_engine, migrate
-from mlapi.serving.jobs import JobStore
-from mlapi.serving.tables import JobState, utc_now
+from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.records import JobState
+from mlapi.serving.registry import Registry
+from mlapi.serving.store import ModelStore
+from mlapi.serving.tables import utc_now
+
+#: The newest migration.
+HEAD = "0002"
 
 TABLES = {"model_versions", "active_version", "activations", "training_jobs", "alembic_version"}
 
@@ -25,7 +36,7 @@ def test_migrate_creates_every_table_at_the_newest_revision(database_url: str) -
         migrate(engine)
 
         assert set(inspect(engine).get_table_names()) >= TABLES
-        assert _head(engine) == ["0001"]
+        assert _head(engine) == [HEAD]
     finally:
         engine.dispose()
 
@@ -45,7 +56,7 @@ def test_migrate_twice_changes_nothing_and_keeps_rows(database_url: str) -> None
 
         migrate(engine)
 
-        assert _head(engine) == ["0001"]
+        assert _head(engine) == [HEAD]
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT count(*) FROM activations")) == 1
     finally:
@@ -72,7 +83,7 @@ def test_migrate_from_several_threads_at_once_succeeds_once(database_url: str) -
             thread.join(timeout=120)
 
         assert errors == []
-        assert _head(engines[0]) == ["0001"]
+        assert _head(engines[0]) == [HEAD]
         assert set(inspect(engines[0]).get_table_names()) >= TABLES
     finally:
         for engine in engines:
@@ -134,5 +145,63 @@ def test_job_states_are_stored_as_their_lowercase_names(database_url: str) -> No
                 {"now": now},
             )
         assert JobStore(engine).get("j").state is JobState.QUEUED
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_revision_0001_keeps_every_version_loadable(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    store = ModelStore(str(tmp_path / "models"))
+    data = bundled_model_bytes()
+    metadata = IrisClassifier.from_bytes(data).metadata
+    assert metadata is not None
+    try:
+        migrate(engine, "0001")
+        checksum = store.put(data)
+        versions = sa.table(
+            "model_versions",
+            *(sa.column(name) for name in ("version", "algorithm", "dataset_name")),
+            *(sa.column(name) for name in ("dataset_checksum", "training_seconds")),
+            *(sa.column(name) for name in ("created_by", "created_at", "file_path")),
+            sa.column("file_sha256"),
+            *(sa.column(name, sa.JSON) for name in ("hyperparameters", "feature_names")),
+            *(sa.column(name, sa.JSON) for name in ("class_names", "metrics")),
+        )
+        with engine.begin() as connection:
+            connection.execute(
+                versions.insert().values(
+                    version=1,
+                    algorithm=metadata.algorithm,
+                    hyperparameters=metadata.hyperparameters,
+                    dataset_name=metadata.dataset_name,
+                    dataset_checksum=metadata.dataset_checksum,
+                    feature_names=metadata.feature_names,
+                    class_names=metadata.class_names,
+                    metrics=dataclasses.asdict(metadata.evaluation),
+                    training_seconds=metadata.training_seconds,
+                    created_by="an earlier mlapi",
+                    created_at=utc_now().replace(tzinfo=None),
+                    file_path=store.path_for(checksum),
+                    file_sha256=checksum,
+                )
+            )
+
+        migrate(engine)
+
+        assert _head(engine) == [HEAD]
+        columns = {column["name"] for column in inspect(engine).get_columns("model_versions")}
+        assert "file_path" not in columns
+        assert "trusted_types" in columns
+        version, classifier = Registry(engine, store).load(1)
+        assert (version.checksum, version.created_by) == (checksum, "an earlier mlapi")
+        assert version.metrics == metadata.evaluation
+        assert classifier.predict([[5.1, 3.5, 1.4, 0.2]])["prediction"] == [0]
+        with engine.connect() as connection:
+            recorded = connection.scalar(text("SELECT trusted_types FROM model_versions"))
+        assert (json.loads(recorded) if isinstance(recorded, str) else recorded) == [
+            "sklearn.tree._tree.Tree"
+        ]
     finally:
         engine.dispose()

@@ -1,16 +1,29 @@
-"""Request and response bodies of the REST API (pydantic, at the boundary only)."""
+"""Request bodies of the REST API, and the responses that are its own (pydantic, at the boundary).
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+Model versions, jobs, pages and health are answered with the service layer's records
+(:mod:`mlapi.serving.records`) as they are; what is here is what only HTTP needs: the
+request bodies, the article's prediction answer, and problem details.
+"""
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from mlapi.ml.estimators import Algorithm
-from mlapi.serving.tables import JobState
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    create_model,
+)
 
-#: Largest version number, seed or offset accepted: the registry stores them as SQL
-#: ``INTEGER``, 32 bits on PostgreSQL; a larger one would fail in the database.
-MAX_INTEGER = 2**31 - 1
+from mlapi.ml.estimators import CATALOGUE, EstimatorSpec
+from mlapi.serving.records import MAX_INTEGER
 
 #: A finite JSON number (not a string, boolean, NaN or Infinity).
 FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
@@ -83,119 +96,129 @@ class PredictionResponse(IrisPredictionResponse):
     model_version: int = Field(description="Version of the model that answered.")
 
 
-class ClassMetricsResponse(BaseModel):
-    """Held-out metrics of one class."""
+class TrainingOptions(BaseModel):
+    """What every training request may say; each algorithm's request adds its own fields."""
 
-    precision: float
-    recall: float
-    f1: float
-    support: int
+    model_config = ConfigDict(extra="forbid")
 
-
-class EvaluationResponse(BaseModel):
-    """Held-out metrics of a model."""
-
-    accuracy: float
-    macro_f1: float
-    per_class: dict[str, ClassMetricsResponse]
-    confusion_matrix: list[list[int]]
-    test_rows: int
-
-
-class ModelVersionResponse(BaseModel):
-    """A registered model version."""
-
-    version: int = Field(description="Version number, increasing with each registration.")
-    active: bool = Field(description="Whether this is the registry's active version.")
-    algorithm: str
-    hyperparameters: dict[str, Any]
-    dataset_name: str
-    dataset_checksum: str = Field(description="SHA-256 of the training data set.")
-    feature_names: list[str]
-    class_names: list[str]
-    accuracy: float = Field(description="Accuracy on the held-out split.")
-    metrics: EvaluationResponse = Field(description="Held-out evaluation.")
-    training_seconds: float
-    created_by: str
-    created_at: datetime
-    checksum: str = Field(description="SHA-256 of the model file, checked on every load.")
-
-
-class ModelVersionPage(BaseModel):
-    """A page of model versions, newest first."""
-
-    items: list[ModelVersionResponse]
-    total: int = Field(description="Number of versions in all.")
-    limit: int
-    offset: int
-
-
-class TrainRequest(BaseModel):
-    """What to train: an algorithm of the catalogue and its hyperparameters."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "algorithm": "gradient_boosting",
-                    "hyperparameters": {"n_estimators": 50, "learning_rate": 0.2},
-                    "test_size": 0.2,
-                    "random_state": 0,
-                    "activate": True,
-                }
-            ]
-        },
-    )
-
-    algorithm: Algorithm | None = Field(
-        default=None, description="Algorithm; the configured default if omitted."
-    )
-    hyperparameters: dict[str, Any] = Field(
-        default_factory=dict, description="Hyperparameters over the configured defaults."
-    )
+    algorithm: str | None
+    hyperparameters: BaseModel | dict[str, Any]
     test_size: float | None = Field(
-        default=None, gt=0, lt=1, description="Share of rows held out for evaluation."
+        default=None,
+        gt=0,
+        lt=1,
+        description="Share of rows held out for evaluation; the configured one if omitted.",
     )
     random_state: int | None = Field(
-        default=None, ge=0, le=MAX_INTEGER, description="Seed of the split."
+        default=None,
+        ge=0,
+        le=MAX_INTEGER,
+        description="Seed of the held-out split; the configured one if omitted.",
     )
     activate: bool = Field(default=True, description="Activate the new version on success.")
 
+    def order(self) -> dict[str, Any]:
+        """Say what to train as keyword arguments of :meth:`~mlapi.serving.service.Service.train`.
 
-class JobResponse(BaseModel):
-    """A training job and what became of it."""
-
-    id: str
-    state: JobState
-    progress: float = Field(description="Share of the training done, from 0 to 1.")
-    algorithm: str
-    hyperparameters: dict[str, Any]
-    test_size: float
-    random_state: int
-    activate: bool
-    created_by: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    model_version: int | None = Field(description="The version it registered, once it has.")
-    error: str | None = Field(description="Why it failed.")
-
-
-class JobPage(BaseModel):
-    """A page of training jobs, newest first."""
-
-    items: list[JobResponse]
-    total: int
-    limit: int
-    offset: int
+        Returns:
+            The algorithm, the hyperparameters the request gave (the configured and the
+            catalogue's defaults fill in the rest), the split and whether to activate.
+        """
+        given = self.hyperparameters
+        return {
+            "algorithm": self.algorithm,
+            "hyperparameters": given.model_dump(exclude_unset=True)
+            if isinstance(given, BaseModel)
+            else given,
+            "test_size": self.test_size,
+            "random_state": self.random_state,
+            "activate": self.activate,
+        }
 
 
-class HealthResponse(BaseModel):
-    """Liveness or readiness."""
+class DefaultAlgorithmTraining(TrainingOptions):
+    """Train the configured default algorithm (``MLAPI_DEFAULT_ALGORITHM``)."""
 
-    status: Literal["ok", "ready"]
-    model_version: int | None = None
+    algorithm: None = Field(default=None, description="Omitted (or null): the configured default.")
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Hyperparameters of the configured default algorithm, over its "
+        "configured defaults; checked against its entry in the catalogue.",
+    )
+
+
+def _algorithm_training(spec: EstimatorSpec) -> type[TrainingOptions]:
+    name = "".join(part.title() for part in spec.name.split("_")) + "Training"
+    return create_model(
+        name,
+        __base__=TrainingOptions,
+        __doc__=f"Train {spec.title.lower()} (``{spec.name}``).",
+        algorithm=(Literal[spec.name], Field(description="The algorithm.")),  # type: ignore[arg-type]
+        hyperparameters=(
+            spec.hyperparameters,
+            Field(
+                default_factory=spec.hyperparameters,
+                description="Hyperparameters over the configured defaults; the "
+                "catalogue's defaults (shown) fill in the rest.",
+            ),
+        ),
+    )
+
+
+#: Tag of the request that names no algorithm.
+_DEFAULT_TAG = "default"
+
+_ALGORITHM_REQUESTS = {name: _algorithm_training(spec) for name, spec in CATALOGUE.items()}
+
+
+def _algorithm_tag(body: Any) -> Any:
+    algorithm = body.get("algorithm") if isinstance(body, dict) else None
+    return _DEFAULT_TAG if algorithm is None else algorithm
+
+
+def _untagged(body: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Report errors at the fields of the body, not under the union's tag."""
+    try:
+        return handler(body)
+    except ValidationError as error:
+        details: list[Any] = []
+        for detail in error.errors():
+            if detail["type"] == "union_tag_invalid":
+                expected = re.sub(r", ([^,]+)$", r" or \1", ", ".join(map(repr, CATALOGUE)))
+                details.append(
+                    {
+                        "type": "enum",
+                        "loc": ("algorithm",),
+                        "input": detail["ctx"]["tag"],
+                        "ctx": {"expected": expected},
+                    }
+                )
+            else:
+                details.append(
+                    {key: detail[key] for key in ("type", "input", "ctx") if key in detail}
+                    | {"loc": detail["loc"][1:]}
+                )
+        raise ValidationError.from_exception_data(error.title, details) from None
+
+
+if TYPE_CHECKING:
+    TrainRequest = TrainingOptions
+else:
+    TrainRequest = Annotated[
+        Union[  # noqa: UP007 - a union built from the catalogue at import
+            tuple(
+                Annotated[request, Tag(tag)]
+                for tag, request in {
+                    _DEFAULT_TAG: DefaultAlgorithmTraining,
+                    **_ALGORITHM_REQUESTS,
+                }.items()
+            )
+        ],
+        Discriminator(_algorithm_tag),
+        WrapValidator(_untagged),
+    ]
+"""What to train: an algorithm of the catalogue with its own hyperparameters (their types
+and bounds are each algorithm's), or no algorithm for the configured default."""
 
 
 class ProblemDetail(BaseModel):

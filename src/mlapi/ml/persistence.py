@@ -1,24 +1,46 @@
 """Model files: skops archives that never execute code when loaded.
 
 A model file holds a fitted estimator and its metadata. Loading first lists every type
-the file names and refuses the file unless each is in an explicit allow-list built from
-the estimator catalogue, so a crafted file cannot make the loader import or call
-anything else. Writing is atomic: a temporary file in the same folder, fsync, rename.
+the file names and refuses the file unless each is in an explicit allow-list given by the
+caller, so a crafted file cannot make the loader import or call anything else.
+
+The allow-list never comes from the file being loaded. When a model is trained, the
+types of its own freshly written file are listed (:func:`file_types`) and recorded
+beside it, in the registry, as the types that version may contain; loading that version
+later allows those and no others. Files without such a record (the bundled model, a file
+passed to :meth:`~mlapi.ml.IrisClassifier.load`) are loaded with
+:data:`DEFAULT_TRUSTED_TYPES` unless the caller names others.
+
+Writing is atomic: a temporary file in the same folder, fsync, rename.
 """
 
 import hashlib
 import os
 import tempfile
+from collections.abc import Collection
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
 
 from mlapi.ml.errors import ModelFileError
-from mlapi.ml.estimators import trusted_types
 
 #: Bumped when the layout of the saved dictionary changes.
 FORMAT_VERSION = 1
+
+#: Types, beyond skops' own safe defaults, that files of decision trees and gradient
+#: boosting (the article's two algorithms, and the bundled model) hold.
+DEFAULT_TRUSTED_TYPES: tuple[str, ...] = ("sklearn.tree._tree.Tree",)
+
+
+def bundled_model_bytes() -> bytes:
+    """Read the pre-trained model file shipped inside the package.
+
+    Returns:
+        The file's bytes.
+    """
+    return resources.files("mlapi.ml").joinpath("model.skops").read_bytes()
 
 
 def sha256_hex(data: bytes) -> str:
@@ -48,25 +70,44 @@ def dumps(estimator: Any, metadata: dict[str, Any]) -> bytes:
     return data
 
 
-def loads(data: bytes) -> tuple[Any, dict[str, Any]]:
-    """Read a model file's bytes without executing code from them.
+def file_types(data: bytes) -> list[str]:
+    """List the types a model file names beyond skops' own safe defaults.
+
+    Only meaningful for a file this process has just written from an estimator it
+    trained itself: what a file says of itself is never a reason to trust it.
 
     Args:
         data: The bytes of a file written by :func:`dumps`.
 
     Returns:
+        The fully-qualified type names, sorted.
+
+    Raises:
+        ModelFileError: If the bytes are not a readable skops file.
+    """
+    try:
+        return sorted(sio.get_untrusted_types(data=data))
+    except Exception as error:
+        raise ModelFileError(f"not a readable model file: {error!r}") from error
+
+
+def loads(data: bytes, trusted: Collection[str]) -> tuple[Any, dict[str, Any]]:
+    """Read a model file's bytes without executing code from them.
+
+    Args:
+        data: The bytes of a file written by :func:`dumps`.
+        trusted: Fully-qualified type names the file may hold beyond skops' defaults:
+            those recorded when it was trained, never read from the file itself.
+
+    Returns:
         The fitted estimator and its metadata.
 
     Raises:
-        ModelFileError: If the file names an untrusted type, is corrupt or truncated,
-            or does not hold a model.
+        ModelFileError: If the file names a type not in ``trusted``, is corrupt or
+            truncated, or does not hold a model.
     """
-    allowed = trusted_types()
-    try:
-        untrusted = sio.get_untrusted_types(data=data)
-    except Exception as error:
-        raise ModelFileError(f"not a readable model file: {error!r}") from error
-    refused = sorted(set(untrusted) - set(allowed))
+    allowed = sorted(trusted)
+    refused = sorted(set(file_types(data)) - set(allowed))
     if refused:
         raise ModelFileError(f"model file names untrusted types, refused: {', '.join(refused)}")
     try:

@@ -112,11 +112,12 @@ def read_page(
     return list(rows), total
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to the newest migration, safely from several processes at once.
 
     Args:
         engine: The registry's engine.
+        revision: The Alembic revision to upgrade to; the newest by default.
     """
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
@@ -130,4 +131,4 @@ def migrate(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

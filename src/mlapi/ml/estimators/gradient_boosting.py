@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.ensemble import GradientBoostingClassifier
 
-from mlapi.ml.estimators import EstimatorSpec, ProgressCallback
+from mlapi.ml.estimators import GRADIENT_BOOSTING, EstimatorSpec, ProgressCallback
 
 
 class GradientBoostingHyperparameters(BaseModel):
@@ -46,7 +46,7 @@ def fit_with_progress(
 
 
 ESTIMATOR = EstimatorSpec(
-    name="gradient_boosting",
+    name=GRADIENT_BOOSTING,
     title="Gradient boosting",
     hyperparameters=GradientBoostingHyperparameters,
     build=lambda params: GradientBoostingClassifier(**params.model_dump()),
