@@ -17,6 +17,7 @@ from mlapi.serving.records import (
     ModelVersionPage,
     Predictions,
     TrainingJob,
+    TrainingOrder,
 )
 from tests.cli.conftest import active_version
 from tests.e2e.conftest import LiveServer
@@ -46,11 +47,13 @@ def test_http_client_returns_the_records_the_server_answers_with(live_server: Li
 
     async def work(client: HttpClient) -> dict[str, Any]:
         queued = await client.train(
-            algorithm="decision_tree",
-            hyperparameters={"max_depth": 2},
-            test_size=0.3,
-            random_state=5,
-            activate=False,
+            TrainingOrder(
+                algorithm="decision_tree",
+                hyperparameters={"max_depth": 2},
+                test_size=0.3,
+                random_state=5,
+                activate=False,
+            ),
             created_by="test",
         )
         finished = await client.wait(queued.id)
@@ -137,7 +140,7 @@ def test_http_client_server_error_names_each_offending_field(live_server: LiveSe
         "activate": False,
     }
     with pytest.raises(ServerError) as raised:
-        on(live_server.url, lambda client: client.train(**order, created_by="test"))
+        on(live_server.url, lambda client: client.train(TrainingOrder(**order), "test"))
     with live_server.client() as client:
         response = client.post("/v1/train", json=order)
     problem = response.json()

@@ -18,7 +18,7 @@ from mlapi.serving.errors import (
 )
 from mlapi.serving.jobs.dispatcher import InlineDispatcher
 from mlapi.serving.jobs.store import JobStore
-from mlapi.serving.records import JobState
+from mlapi.serving.records import JobState, TrainingOrder
 from mlapi.serving.registry import Registry
 from mlapi.serving.service import INLINE_PREDICT_ROWS, DispatcherFactory, Service
 from mlapi.settings import Settings
@@ -181,7 +181,7 @@ def test_nothing_but_liveness_answers_before_the_service_has_started(
         operations: dict[str, Callable[[], Awaitable[object]]] = {
             "predict": lambda: service.predict([SETOSA_ROW]),
             "served": service.served,
-            "train": lambda: service.train(created_by="test"),
+            "train": lambda: service.train(TrainingOrder(), "test"),
             "job": lambda: service.job("x"),
             "jobs": service.jobs,
             "version": lambda: service.version(1),
@@ -253,9 +253,8 @@ def test_train_and_wait_run_a_job_here_activate_its_version_and_report_progress(
     progress: list[float] = []
 
     async def scenario(service: Service) -> tuple[Any, Any, Any]:
-        job = await service.train(
-            algorithm="gradient_boosting", hyperparameters={"n_estimators": 5}, created_by="bob"
-        )
+        order = TrainingOrder(algorithm="gradient_boosting", hyperparameters={"n_estimators": 5})
+        job = await service.train(order, created_by="bob")
         done = await service.wait(job.id, progress.append)
         return job, done, await service.predict([SETOSA_ROW])
 
@@ -274,7 +273,7 @@ def test_train_refuses_invalid_hyperparameters_and_queues_nothing(
 ) -> None:
     async def scenario(service: Service) -> int:
         with pytest.raises(InvalidInputError, match="max_depth"):
-            await service.train(hyperparameters={"max_depth": 0}, created_by="test")
+            await service.train(TrainingOrder(hyperparameters={"max_depth": 0}), "test")
         return (await service.jobs()).total
 
     assert _run(registry_settings, scenario, dispatcher=InlineDispatcher) == 0
@@ -282,7 +281,7 @@ def test_train_refuses_invalid_hyperparameters_and_queues_nothing(
 
 def test_wait_for_a_job_that_fails_raises_saying_why(registry_settings: Settings) -> None:
     async def scenario(service: Service) -> tuple[TrainingFailedError, Any]:
-        job = await service.train(test_size=0.99, created_by="test")
+        job = await service.train(TrainingOrder(test_size=0.99), "test")
         with pytest.raises(TrainingFailedError) as caught:
             await service.wait(job.id)
         return caught.value, await service.job(job.id)
@@ -296,7 +295,7 @@ def test_wait_for_a_job_that_fails_raises_saying_why(registry_settings: Settings
 def test_train_without_a_dispatcher_leaves_the_job_queued_for_a_server(
     registry_settings: Settings, jobs: JobStore
 ) -> None:
-    job = _run(registry_settings, lambda s: s.train(created_by="cli"))
+    job = _run(registry_settings, lambda s: s.train(TrainingOrder(), "cli"))
 
     claimed = jobs.claim("a-server")
     assert claimed is not None
@@ -306,8 +305,8 @@ def test_train_without_a_dispatcher_leaves_the_job_queued_for_a_server(
 
 def test_jobs_and_job_list_and_show_what_was_queued(registry_settings: Settings) -> None:
     async def scenario(service: Service) -> tuple[Any, Any, Any]:
-        first = await service.train(created_by="a")
-        second = await service.train(created_by="b")
+        first = await service.train(TrainingOrder(), "a")
+        second = await service.train(TrainingOrder(), "b")
         return [first, second], await service.jobs(limit=1), await service.job(first.id)
 
     queued, page, shown = _run(registry_settings, scenario)

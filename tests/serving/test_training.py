@@ -9,12 +9,13 @@ from sklearn.tree import DecisionTreeClassifier
 
 from mlapi.ml import InvalidInputError, IrisClassifier
 from mlapi.ml.errors import Input
+from mlapi.serving.records import TrainingOrder
 from mlapi.serving.training import resolve_training, train_model
 from mlapi.settings import Settings
 
 
 def _train(settings: Settings, **order: Any) -> IrisClassifier:
-    return train_model(settings, resolve_training(settings, **order, created_by="test"))
+    return train_model(settings, resolve_training(settings, TrainingOrder(**order), "test"))
 
 
 # Resolving what to train
@@ -29,7 +30,9 @@ def test_resolve_fills_configured_defaults(tmp_path: Path) -> None:
         random_state=4,
     )
 
-    spec = resolve_training(settings, hyperparameters={"max_depth": 2}, created_by="bob")
+    spec = resolve_training(
+        settings, TrainingOrder(hyperparameters={"max_depth": 2}), created_by="bob"
+    )
 
     assert spec.algorithm == "gradient_boosting"
     assert spec.hyperparameters["n_estimators"] == 7
@@ -47,8 +50,7 @@ def test_resolve_explicit_hyperparameter_beats_the_configured_default(tmp_path: 
 
     spec = resolve_training(
         settings,
-        algorithm="gradient_boosting",
-        hyperparameters={"n_estimators": 9},
+        TrainingOrder(algorithm="gradient_boosting", hyperparameters={"n_estimators": 9}),
         created_by="test",
     )
 
@@ -60,7 +62,7 @@ def test_resolve_ignores_defaults_configured_for_another_algorithm(tmp_path: Pat
         model_dir=str(tmp_path), hyperparameters={"gradient_boosting": {"n_estimators": 7}}
     )
 
-    spec = resolve_training(settings, algorithm="decision_tree", created_by="test")
+    spec = resolve_training(settings, TrainingOrder(algorithm="decision_tree"), created_by="test")
 
     assert "n_estimators" not in spec.hyperparameters
     assert spec.hyperparameters["max_depth"] is None
@@ -72,7 +74,9 @@ def test_resolve_of_the_configured_default_algorithm_checks_its_own_hyperparamet
     settings = Settings(model_dir=str(tmp_path), default_algorithm="hist_gradient_boosting")
 
     with pytest.raises(InvalidInputError) as caught:
-        resolve_training(settings, hyperparameters={"n_estimators": 5}, created_by="test")
+        resolve_training(
+            settings, TrainingOrder(hyperparameters={"n_estimators": 5}), created_by="test"
+        )
 
     [error] = caught.value.errors
     assert (error.input, error.location) == (Input.HYPERPARAMETERS, ("n_estimators",))
@@ -80,19 +84,23 @@ def test_resolve_of_the_configured_default_algorithm_checks_its_own_hyperparamet
 
 def test_resolve_rejects_an_invalid_hyperparameter(settings: Settings) -> None:
     with pytest.raises(InvalidInputError, match="max_depth"):
-        resolve_training(settings, hyperparameters={"max_depth": 0}, created_by="test")
+        resolve_training(
+            settings, TrainingOrder(hyperparameters={"max_depth": 0}), created_by="test"
+        )
 
 
 def test_resolve_rejects_an_unknown_algorithm(settings: Settings) -> None:
     with pytest.raises(InvalidInputError) as caught:
-        resolve_training(settings, algorithm="random_forest", created_by="test")
+        resolve_training(settings, TrainingOrder(algorithm="random_forest"), created_by="test")
 
     assert caught.value.errors[0].input is Input.ALGORITHM
 
 
 def test_resolve_gives_json_ready_hyperparameters(settings: Settings) -> None:
     spec = resolve_training(
-        settings, algorithm="decision_tree", hyperparameters={"max_depth": 2.0}, created_by="t"
+        settings,
+        TrainingOrder(algorithm="decision_tree", hyperparameters={"max_depth": 2.0}),
+        created_by="t",
     )
 
     assert spec.hyperparameters["max_depth"] == 2
@@ -164,8 +172,7 @@ def test_progress_is_reported_up_to_done(settings: Settings) -> None:
     reported: list[float] = []
     spec = resolve_training(
         settings,
-        algorithm="gradient_boosting",
-        hyperparameters={"n_estimators": 4},
+        TrainingOrder(algorithm="gradient_boosting", hyperparameters={"n_estimators": 4}),
         created_by="test",
     )
 

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from mlapi.ml.estimators import CATALOGUE, EstimatorSpec
-from mlapi.serving.records import MAX_INTEGER
+from mlapi.serving.records import MAX_INTEGER, TrainingOrder
 
 #: A finite JSON number (not a string, boolean, NaN or Infinity).
 FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
@@ -117,23 +117,23 @@ class TrainingOptions(BaseModel):
     )
     activate: bool = Field(default=True, description="Activate the new version on success.")
 
-    def order(self) -> dict[str, Any]:
-        """Say what to train as keyword arguments of :meth:`~mlapi.serving.service.Service.train`.
+    def order(self) -> TrainingOrder:
+        """Say what to train, in the service layer's words.
 
         Returns:
             The algorithm, the hyperparameters the request gave (the configured and the
             catalogue's defaults fill in the rest), the split and whether to activate.
         """
         given = self.hyperparameters
-        return {
-            "algorithm": self.algorithm,
-            "hyperparameters": given.model_dump(exclude_unset=True)
+        return TrainingOrder(
+            algorithm=self.algorithm,
+            hyperparameters=given.model_dump(exclude_unset=True)
             if isinstance(given, BaseModel)
             else given,
-            "test_size": self.test_size,
-            "random_state": self.random_state,
-            "activate": self.activate,
-        }
+            test_size=self.test_size,
+            random_state=self.random_state,
+            activate=self.activate,
+        )
 
 
 class DefaultAlgorithmTraining(TrainingOptions):

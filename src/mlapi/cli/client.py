@@ -6,6 +6,7 @@ which of the two it was given (:class:`Backend` is what both offer). Records tra
 the REST API's JSON and are read back into the service layer's dataclasses.
 """
 
+import dataclasses
 import json
 import ssl
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from mlapi.serving.records import (
     ModelVersionPage,
     Predictions,
     TrainingJob,
+    TrainingOrder,
 )
 
 Record = TypeVar("Record")
@@ -39,16 +41,7 @@ class ServerError(MlapiError):
 class Backend(Protocol):
     """What a CLI command can ask of the service, in this process or on a server."""
 
-    async def train(
-        self,
-        *,
-        algorithm: str | None,
-        hyperparameters: dict[str, Any] | None,
-        test_size: float | None,
-        random_state: int | None,
-        activate: bool,
-        created_by: str,
-    ) -> TrainingJob:
+    async def train(self, order: TrainingOrder, created_by: str) -> TrainingJob:
         """Queue a training job."""
 
     async def wait(
@@ -113,28 +106,13 @@ class HttpClient:
     async def _read(self, kind: type[Record], method: str, path: str, **options: Any) -> Record:
         return TypeAdapter(kind).validate_json(await self._call(method, path, **options))
 
-    async def train(
-        self,
-        *,
-        algorithm: str | None = None,
-        hyperparameters: dict[str, Any] | None = None,
-        test_size: float | None = None,
-        random_state: int | None = None,
-        activate: bool = True,
-        created_by: str = "api",
-    ) -> TrainingJob:
+    async def train(self, order: TrainingOrder, created_by: str = "api") -> TrainingJob:
         """Queue a training job with ``POST /v1/train``; the server names who asked.
 
         Returns:
             The queued job.
         """
-        body = {
-            "algorithm": algorithm,
-            "hyperparameters": hyperparameters or {},
-            "test_size": test_size,
-            "random_state": random_state,
-            "activate": activate,
-        }
+        body = dataclasses.asdict(order)
         return await self._read(TrainingJob, "POST", "/v1/train", json=body)
 
     async def wait(

@@ -13,7 +13,7 @@ from mlapi.cli import output
 from mlapi.cli.client import Backend
 from mlapi.cli.context import call, load_settings, options
 from mlapi.ml import Algorithm, MlapiError
-from mlapi.serving.records import MAX_INTEGER, ModelVersion, TrainingJob
+from mlapi.serving.records import MAX_INTEGER, ModelVersion, TrainingJob, TrainingOrder
 from mlapi.serving.training import resolve_training, train_model
 
 
@@ -57,19 +57,19 @@ def train(
     Hyperparameter values are read as JSON where they parse (``max_depth=3``), else as
     text (``criterion=gini``).
     """
-    order: dict[str, Any] = {
-        "algorithm": algorithm.value if algorithm else None,
-        "hyperparameters": dict(_parse_param(text) for text in param or []),
-        "test_size": test_size,
-        "random_state": seed,
-        "activate": activate,
-    }
+    order = TrainingOrder(
+        algorithm=algorithm.value if algorithm else None,
+        hyperparameters=dict(_parse_param(text) for text in param or []),
+        test_size=test_size,
+        random_state=seed,
+        activate=activate,
+    )
     if output_file is not None:
         _train_to_file(ctx, order, output_file)
         return
 
     async def queue(backend: Backend) -> TrainingJob | ModelVersion:
-        job = await backend.train(**order, created_by="cli")
+        job = await backend.train(order, created_by="cli")
         if not wait:
             return job
         with _ProgressBar() as progress:
@@ -90,12 +90,12 @@ def train(
         )
 
 
-def _train_to_file(ctx: typer.Context, order: dict[str, Any], path: Path) -> None:
+def _train_to_file(ctx: typer.Context, order: TrainingOrder, path: Path) -> None:
     if options(ctx).url is not None:
         raise typer.BadParameter("trains in this process: leave out --url", param_hint="--output")
     settings = load_settings()
     try:
-        classifier = train_model(settings, resolve_training(settings, **order, created_by="cli"))
+        classifier = train_model(settings, resolve_training(settings, order, created_by="cli"))
     except MlapiError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None

@@ -7,7 +7,7 @@ the CLI's HTTP client reads them back from JSON.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -31,6 +31,22 @@ class JobState(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TrainingOrder:
+    """What a front asks to train; what it leaves out, the configuration decides."""
+
+    algorithm: str | None = None
+    """Algorithm of the catalogue; the configured default if None."""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    """Hyperparameters over the configured defaults of the algorithm."""
+    test_size: float | None = None
+    """Share of rows held out for evaluation; the configured one if None."""
+    random_state: int | None = None
+    """Seed of the held-out split; the configured one if None."""
+    activate: bool = True
+    """Whether to activate the new version once registered."""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from mlapi.serving.records import (
     ModelVersionPage,
     Predictions,
     TrainingJob,
+    TrainingOrder,
 )
 from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
@@ -219,24 +220,11 @@ class Service:
 
     # -- Training -----------------------------------------------------------------------------
 
-    async def train(
-        self,
-        *,
-        algorithm: str | None = None,
-        hyperparameters: dict[str, Any] | None = None,
-        test_size: float | None = None,
-        random_state: int | None = None,
-        activate: bool = True,
-        created_by: str,
-    ) -> TrainingJob:
-        """Queue a training job; the configured defaults fill in what is not given.
+    async def train(self, order: TrainingOrder, created_by: str) -> TrainingJob:
+        """Queue a training job; the configured defaults fill in what the order leaves out.
 
         Args:
-            algorithm: Algorithm of the catalogue; the configured default if None.
-            hyperparameters: Hyperparameters over the configured defaults.
-            test_size: Share of rows held out; the configured one if None.
-            random_state: Seed of the held-out split; the configured one if None.
-            activate: Activate the new version once registered.
+            order: What to train.
             created_by: Who asks, recorded with the job and its version.
 
         Returns:
@@ -247,15 +235,7 @@ class Service:
                 is queued then.
         """
         self._require_started()
-        spec = resolve_training(
-            self.settings,
-            algorithm=algorithm,
-            hyperparameters=hyperparameters,
-            test_size=test_size,
-            random_state=random_state,
-            activate=activate,
-            created_by=created_by,
-        )
+        spec = resolve_training(self.settings, order, created_by)
         claimant = self._dispatcher.claimant if self._dispatcher else None
         job = await to_thread.run_sync(self._jobs.create, spec, claimant)
         if self._dispatcher is not None:

@@ -6,34 +6,19 @@ training request goes through it. :func:`train_model` then trains exactly what i
 resolved, in whichever process runs the job.
 """
 
-from typing import Any
-
 from mlapi.ml import IrisClassifier
 from mlapi.ml.estimators import ProgressCallback, get_estimator
-from mlapi.serving.records import TrainingSpec
+from mlapi.serving.records import TrainingOrder, TrainingSpec
 from mlapi.settings import Settings
 
 
-def resolve_training(
-    settings: Settings,
-    *,
-    algorithm: str | None = None,
-    hyperparameters: dict[str, Any] | None = None,
-    test_size: float | None = None,
-    random_state: int | None = None,
-    activate: bool = True,
-    created_by: str,
-) -> TrainingSpec:
+def resolve_training(settings: Settings, order: TrainingOrder, created_by: str) -> TrainingSpec:
     """Validate what to train against the catalogue, filling in the configured defaults.
 
     Args:
         settings: Default algorithm, hyperparameters per algorithm, test size and seed.
-        algorithm: Algorithm of the catalogue; the configured default if None.
-        hyperparameters: Hyperparameters over the configured defaults of the algorithm;
-            the catalogue's defaults fill in the rest.
-        test_size: Held-out share; the configured one if None.
-        random_state: Seed of the split; the configured one if None.
-        activate: Whether to activate the new version on success.
+        order: What was asked; the catalogue's defaults fill in the hyperparameters that
+            neither it nor the configuration gives.
         created_by: Who asks.
 
     Returns:
@@ -42,15 +27,15 @@ def resolve_training(
     Raises:
         InvalidInputError: If the algorithm or a hyperparameter is invalid.
     """
-    spec = get_estimator(algorithm or settings.default_algorithm)
+    spec = get_estimator(order.algorithm or settings.default_algorithm)
     defaults = settings.hyperparameters.get(spec.name, {})
-    params = spec.validate({**defaults, **(hyperparameters or {})})
+    params = spec.validate({**defaults, **order.hyperparameters})
     return TrainingSpec(
         algorithm=spec.name,
         hyperparameters=params.model_dump(mode="json"),
-        test_size=settings.test_size if test_size is None else test_size,
-        random_state=settings.random_state if random_state is None else random_state,
-        activate=activate,
+        test_size=settings.test_size if order.test_size is None else order.test_size,
+        random_state=settings.random_state if order.random_state is None else order.random_state,
+        activate=order.activate,
         created_by=created_by,
     )
 

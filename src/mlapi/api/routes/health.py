@@ -15,7 +15,7 @@ async def live(service: ServiceDep) -> Health:
     """Answer while the process can serve HTTP at all.
 
     Args:
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         ``{"status": "ok"}``.
@@ -28,7 +28,7 @@ async def ready(service: ServiceDep) -> Health:
     """Answer 200 once a model is loaded, 503 before.
 
     Args:
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         ``{"status": "ready", "model_version": ...}``.

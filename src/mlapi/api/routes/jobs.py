@@ -2,33 +2,50 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Response
 
-from mlapi.api.deps import ServiceDep
+from mlapi.api.deps import LimitQuery, OffsetQuery, ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import TrainRequest
-from mlapi.serving.records import MAX_INTEGER, JobPage, TrainingJob
+from mlapi.serving.records import JobPage, TrainingJob
 
 router = APIRouter(prefix="/v1", tags=["training"], route_class=StrictQueryRoute)
 
+#: Request bodies shown in the OpenAPI document.
+TRAIN_EXAMPLES = [
+    {
+        "algorithm": "gradient_boosting",
+        "hyperparameters": {"n_estimators": 50, "learning_rate": 0.2},
+        "test_size": 0.2,
+        "random_state": 0,
+        "activate": True,
+    },
+    {},
+]
+
 
 @router.post("/train", status_code=202, responses=problems(400, 413, 415, 422, 503))
-async def train(body: TrainRequest, service: ServiceDep, response: Response) -> TrainingJob:
+async def train(
+    body: Annotated[TrainRequest, Body(examples=TRAIN_EXAMPLES)],
+    service: ServiceDep,
+    response: Response,
+) -> TrainingJob:
     """Queue a training job; it runs in a separate process.
 
     Hyperparameters are checked now against the algorithm's types and bounds. Follow
     the job at the ``Location`` it answers with.
 
     Args:
-        body: Algorithm, hyperparameters, split and whether to activate on success.
-        service: The service.
+        body: Algorithm, hyperparameters, split and whether to activate on success; an
+            empty body trains the configured default algorithm.
+        service: The service layer, which does the work.
         response: Receives the ``Location`` header.
 
     Returns:
         The queued job (202 Accepted).
     """
-    job = await service.train(**body.order(), created_by="api")
+    job = await service.train(body.order(), created_by="api")
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job
 
@@ -36,13 +53,13 @@ async def train(body: TrainRequest, service: ServiceDep, response: Response) -> 
 @router.get("/jobs", responses=problems(422, 503))
 async def list_jobs(
     service: ServiceDep,
-    limit: Annotated[int, Query(ge=1, le=500, description="Most jobs returned.")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="Jobs skipped first.")] = 0,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
 ) -> JobPage:
     """List training jobs, newest first.
 
     Args:
-        service: The service.
+        service: The service layer, which does the work.
         limit: Most jobs returned.
         offset: Jobs skipped first.
 
@@ -52,7 +69,7 @@ async def list_jobs(
     return await service.jobs(limit, offset)
 
 
-@router.get("/jobs/{job_id}", responses=problems(404, 503))
+@router.get("/jobs/{job_id}", responses=problems(404, 422, 503))
 async def show_job(
     job_id: Annotated[str, Path(max_length=36, description="The job's id.")],
     service: ServiceDep,
@@ -61,7 +78,7 @@ async def show_job(
 
     Args:
         job_id: The job's id.
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         The job.

@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Response
 
-from mlapi.api.deps import ServiceDep
+from mlapi.api.deps import LimitQuery, OffsetQuery, ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
 from mlapi.serving.records import MAX_INTEGER, ModelVersion, ModelVersionPage
@@ -19,7 +19,7 @@ async def active_model_info(service: ServiceDep) -> ModelVersion:
     """Describe the model this process is serving now.
 
     Args:
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         Its version, algorithm, hyperparameters, data set, features, classes and metrics.
@@ -30,13 +30,13 @@ async def active_model_info(service: ServiceDep) -> ModelVersion:
 @router.get("/models", responses=problems(422, 503))
 async def list_models(
     service: ServiceDep,
-    limit: Annotated[int, Query(ge=1, le=500, description="Most versions returned.")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="Versions skipped first.")] = 0,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
 ) -> ModelVersionPage:
     """List registered model versions, newest first.
 
     Args:
-        service: The service.
+        service: The service layer, which does the work.
         limit: Most versions returned.
         offset: Versions skipped first.
 
@@ -52,7 +52,7 @@ async def show_model(version: VersionPath, service: ServiceDep) -> ModelVersion:
 
     Args:
         version: The version number.
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         The version.
@@ -68,7 +68,7 @@ async def activate_model(version: VersionPath, service: ServiceDep) -> ModelVers
 
     Args:
         version: The version number.
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         The version, now active.
@@ -82,7 +82,7 @@ async def delete_model(version: VersionPath, service: ServiceDep) -> Response:
 
     Args:
         version: The version number.
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         An empty 204 response.

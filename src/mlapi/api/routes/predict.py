@@ -22,7 +22,7 @@ async def predict(body: PredictionRequest, service: ServiceDep) -> Predictions:
     Args:
         body: Rows of features, one value per feature of the model, and optionally
             the version to ask (the active one by default).
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         The class, class probabilities and class name of each row, and the model version.

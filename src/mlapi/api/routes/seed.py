@@ -9,6 +9,7 @@ from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import IrisPredictionInput, IrisPredictionResponse
 from mlapi.ml.estimators import algorithm_for
+from mlapi.serving.records import TrainingOrder
 
 router = APIRouter(tags=["article"], route_class=StrictQueryRoute)
 
@@ -24,7 +25,7 @@ async def predict(iris: IrisPredictionInput, service: ServiceDep) -> dict[str, A
     Args:
         iris: IrisPredictionInput
             Rows of four measurements (sepal length and width, petal length and width).
-        service: The service.
+        service: The service layer, which does the work.
 
     Returns:
         IrisPredictionResponse:
@@ -43,7 +44,7 @@ async def train(service: ServiceDep, gradient_boosting: bool = False) -> bool:
     registered and activated atomically once it is saved.
 
     Args:
-        service: The service.
+        service: The service layer, which does the work.
         gradient_boosting: bool
             A boolean flag to switch between a DTreeClassifier or GradientBoostClassifier
 
@@ -51,6 +52,7 @@ async def train(service: ServiceDep, gradient_boosting: bool = False) -> bool:
         bool:
             A boolean value identifying if training was successful.
     """
-    job = await service.train(algorithm=algorithm_for(gradient_boosting), created_by="api /train")
+    order = TrainingOrder(algorithm=algorithm_for(gradient_boosting))
+    job = await service.train(order, created_by="api /train")
     await service.wait(job.id)
     return True

@@ -9,7 +9,7 @@ from mlapi.ml.estimators import GRADIENT_BOOSTING, EstimatorSpec, ProgressCallba
 
 
 class GradientBoostingHyperparameters(BaseModel):
-    """Hyperparameters of :class:`sklearn.ensemble.GradientBoostingClassifier`."""
+    """Hyperparameters of scikit-learn's ``GradientBoostingClassifier``."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -7,7 +7,7 @@ from mlapi.ml.estimators import EstimatorSpec
 
 
 class HistGradientBoostingHyperparameters(BaseModel):
-    """Hyperparameters of :class:`sklearn.ensemble.HistGradientBoostingClassifier`."""
+    """Hyperparameters of scikit-learn's ``HistGradientBoostingClassifier``."""
 
     model_config = ConfigDict(extra="forbid")
 
