@@ -191,10 +191,12 @@ def _refuse_unknown_variables(settings_cls: type[BaseSettings]) -> None:
     )
     if not unknown:
         return
+    # Compared without the common prefix, which would make every name look alike.
+    settings = {name.removeprefix("MLAPI_"): name for name in sorted(known)}
     hints = []
     for name in unknown:
-        close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
-        hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+        close = difflib.get_close_matches(name.upper().removeprefix("MLAPI_"), settings, n=1)
+        hints.append(f"{name} (did you mean {settings[close[0]]}?)" if close else name)
     raise ValueError(
         f"environment variables that name no setting: {', '.join(hints)}; "
         "see the configuration reference for the settings there are"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from mlapi.ml import InvalidInputError, IrisClassifier
 from mlapi.ml.errors import Input
@@ -330,3 +331,23 @@ def test_service_stops_cleanly_leaving_nothing_running(tmp_path: Path) -> None:
         return len(asyncio.all_tasks()) - 1  # this coroutine's own task
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_a_serving_service_predicts_on_one_openmp_thread_and_gives_the_rest_back(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache")
+
+    def openmp_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"}
+
+    async def scenario() -> set[int]:
+        async with Service(settings, dispatcher=None).running():
+            return openmp_threads()
+
+    with threadpool_limits(limits=2, user_api="openmp"):
+        serving = asyncio.run(scenario())
+        after = openmp_threads()
+
+    assert serving == {1}
+    assert after == {2}

@@ -3,7 +3,7 @@
 import typer
 
 from mlapi.cli import output
-from mlapi.cli.context import LimitOption, OffsetOption, VersionArgument, call
+from mlapi.cli.context import Format, LimitOption, OffsetOption, VersionArgument, call, options
 
 app = typer.Typer(help="List, show, activate and delete model versions.", no_args_is_help=True)
 
@@ -31,6 +31,7 @@ def activate_model(ctx: typer.Context, version: VersionArgument) -> None:
 
 @app.command("delete")
 def delete_model(ctx: typer.Context, version: VersionArgument) -> None:
-    """Delete a version and its file (not the active one)."""
+    """Delete a version and its file (not the active one); prints nothing with --format json."""
     call(ctx, lambda backend: backend.delete(version))
-    typer.echo(f"model version {version} deleted")
+    if options(ctx).format is Format.TEXT:
+        typer.echo(f"model version {version} deleted")

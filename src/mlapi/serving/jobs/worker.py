@@ -72,7 +72,7 @@ def execute_job(
         jobs.record_version(job_id, version.version)
         return version.version
     except MlapiError as error:  # the request or the data: the job's error says it all
-        logger.warning("training job %s failed: %s", job_id, error)
+        logger.info("training job %s failed: %s", job_id, error)
         jobs.fail(job_id, describe(error))
         return None
     except Exception as error:
