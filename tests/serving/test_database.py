@@ -90,6 +90,34 @@ def test_migrate_from_several_threads_at_once_succeeds_once(database_url: str) -
             engine.dispose()
 
 
+def test_threads_migrating_different_databases_at_once_all_succeed(tmp_path: Path) -> None:
+    # Alembic keeps the running migration in module globals: two at once in one process
+    # (two apps starting in one test run, say) would trip over each other.
+    engines = [make_engine(f"sqlite:///{tmp_path / f'r{n}.sqlite3'}") for n in range(6)]
+    barrier = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def run(engine: Engine) -> None:
+        barrier.wait()
+        try:
+            migrate(engine)
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert errors == []
+        assert [_head(engine) for engine in engines] == [[HEAD]] * len(engines)
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
 def test_migrate_creates_the_folder_of_a_sqlite_file(tmp_path: Path) -> None:
     database = tmp_path / "deep" / "er" / "registry.sqlite3"
     engine = make_engine(f"sqlite:///{database}")

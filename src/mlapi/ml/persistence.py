@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from mlapi.ml.errors import ModelFileError
 
@@ -106,14 +107,15 @@ def loads(data: bytes, trusted: Collection[str]) -> tuple[Any, dict[str, Any]]:
         ModelFileError: If the file names a type not in ``trusted``, is corrupt or
             truncated, or does not hold a model.
     """
-    allowed = sorted(trusted)
-    refused = sorted(set(file_types(data)) - set(allowed))
-    if refused:
-        raise ModelFileError(f"model file names untrusted types, refused: {', '.join(refused)}")
     try:
-        payload = sio.loads(data, trusted=allowed)
+        # skops lists the file's types and refuses any outside the allow-list before it
+        # builds a single object.
+        payload = sio.loads(data, trusted=sorted(trusted))
+    except UntrustedTypesFoundException as error:
+        refused = ", ".join(sorted(set(file_types(data)) - set(trusted)))
+        raise ModelFileError(f"model file names untrusted types, refused: {refused}") from error
     except Exception as error:
-        raise ModelFileError(f"model file is corrupt: {error!r}") from error
+        raise ModelFileError(f"not a readable model file: {error!r}") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise ModelFileError("file does not hold an mlapi model of a known format")
     estimator, metadata = payload.get("estimator"), payload.get("metadata")

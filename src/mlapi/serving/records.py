@@ -6,22 +6,72 @@ database rows in :mod:`mlapi.serving.tables` are copied into them by field name,
 the CLI's HTTP client reads them back from JSON.
 """
 
+import ast
+import dataclasses
+import inspect
+import itertools
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar
 
-from pydantic import ConfigDict, computed_field
+from pydantic import computed_field
 
-from mlapi.ml.evaluation import Evaluation
+from mlapi.ml.evaluation import ClassMetrics, Evaluation
 
 #: Largest version number, seed or offset accepted: the registry stores them as SQL
 #: ``INTEGER``, 32 bits on PostgreSQL; a larger one would fail in the database.
 MAX_INTEGER = 2**31 - 1
 
-#: Field descriptions for the OpenAPI document come from the attribute docstrings.
-_DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
+RecordType = TypeVar("RecordType", bound=type)
+
+
+def _attribute_docstrings(cls: type) -> dict[str, str]:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):  # no source (a frozen build): no descriptions
+        return {}
+    body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
+    return {
+        statement.target.id: inspect.cleandoc(following.value.value)
+        for statement, following in itertools.pairwise(body)
+        if isinstance(statement, ast.AnnAssign)
+        and isinstance(statement.target, ast.Name)
+        and isinstance(following, ast.Expr)
+        and isinstance(following.value, ast.Constant)
+        and isinstance(following.value.value, str)
+    }
+
+
+def described(cls: RecordType) -> RecordType:
+    """Give each field of a dataclass its attribute docstring as its description.
+
+    Pydantic takes a field's description from its metadata, and so the OpenAPI document
+    says what the API reference says, including for fields a record inherits (pydantic's
+    own reading of attribute docstrings sees only the class it builds).
+
+    Args:
+        cls: A dataclass whose fields are followed by their docstrings.
+
+    Returns:
+        The same class.
+    """
+    docs: dict[str, str] = {}
+    for base in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(base):
+            docs.update(_attribute_docstrings(base))
+    for each in dataclasses.fields(cls):
+        if each.name in docs and "description" not in each.metadata:
+            each.metadata = MappingProxyType({**each.metadata, "description": docs[each.name]})
+    return cls
+
+
+# The ml layer's evaluation is answered as it is, inside a model version.
+described(ClassMetrics)
+described(Evaluation)
 
 
 class JobState(StrEnum):
@@ -33,6 +83,7 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
+@described
 @dataclass(frozen=True)
 class TrainingOrder:
     """What a front asks to train; what it leaves out, the configuration decides."""
@@ -49,11 +100,10 @@ class TrainingOrder:
     """Whether to activate the new version once registered."""
 
 
+@described
 @dataclass(frozen=True)
 class TrainingSpec:
     """What a training job trains, with every default resolved."""
-
-    __pydantic_config__ = _DOCUMENTED
 
     algorithm: str
     """Algorithm of the catalogue."""
@@ -69,6 +119,7 @@ class TrainingSpec:
     """Who asked for it."""
 
 
+@described
 @dataclass(frozen=True)
 class TrainingJob(TrainingSpec):
     """A training job and what became of it."""
@@ -96,11 +147,10 @@ class TrainingJob(TrainingSpec):
         return self.state in {JobState.SUCCEEDED, JobState.FAILED}
 
 
+@described
 @dataclass(frozen=True)
 class ModelVersion:
     """A registered model version: immutable, but for whether it is the active one."""
-
-    __pydantic_config__ = _DOCUMENTED
 
     version: int
     """Version number, increasing with each registration."""
@@ -136,6 +186,7 @@ class ModelVersion:
         return self.metrics.accuracy
 
 
+@described
 @dataclass(frozen=True)
 class ActiveState:
     """Which version is active, and a counter bumped by every activation."""
@@ -148,6 +199,7 @@ class ActiveState:
     """When it was activated."""
 
 
+@described
 @dataclass(frozen=True)
 class Activation:
     """One past activation."""
@@ -160,11 +212,10 @@ class Activation:
     """Who or what activated it."""
 
 
+@described
 @dataclass(frozen=True)
 class Page:
     """A page of a listing, newest first."""
-
-    __pydantic_config__ = _DOCUMENTED
 
     items: Sequence[object]
     """The items of this page."""
@@ -176,6 +227,7 @@ class Page:
     """Items skipped before this page."""
 
 
+@described
 @dataclass(frozen=True)
 class ModelVersionPage(Page):
     """A page of model versions, newest first."""
@@ -183,6 +235,7 @@ class ModelVersionPage(Page):
     items: list[ModelVersion]
 
 
+@described
 @dataclass(frozen=True)
 class JobPage(Page):
     """A page of training jobs, newest first."""
@@ -190,6 +243,7 @@ class JobPage(Page):
     items: list[TrainingJob]
 
 
+@described
 @dataclass(frozen=True)
 class Predictions:
     """Predictions for a batch of rows, and the model version that made them."""
@@ -204,11 +258,10 @@ class Predictions:
     """Version of the model that answered."""
 
 
+@described
 @dataclass(frozen=True)
 class Health:
     """Liveness or readiness of the service."""
-
-    __pydantic_config__ = _DOCUMENTED
 
     status: Literal["ok", "ready"]
     """``ok`` while the process answers; ``ready`` once a model is loaded."""
