@@ -81,7 +81,7 @@ def _moment_of_kill(job: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize(
     ("database_url", "iterations"),
-    [("sqlite", 20), ("postgresql", 4)],
+    [("sqlite", 12), ("postgresql", 4)],
     indirect=["database_url"],
 )
 def test_sigkill_at_any_moment_of_a_training_leaves_a_consistent_service(

@@ -63,8 +63,8 @@ def test_migrate_twice_changes_nothing_and_keeps_rows(database_url: str) -> None
         engine.dispose()
 
 
-def test_migrate_from_several_threads_at_once_succeeds_once(database_url: str) -> None:
-    engines = [make_engine(database_url) for _ in range(8)]
+def _migrate_all_at_once(engines: list[Engine]) -> list[BaseException]:
+    """Migrate each engine from a thread of its own, all released together."""
     barrier = threading.Barrier(len(engines))
     errors: list[BaseException] = []
 
@@ -72,17 +72,21 @@ def test_migrate_from_several_threads_at_once_succeeds_once(database_url: str) -
         barrier.wait()
         try:
             migrate(engine)
-        except BaseException as error:  # reported below, not lost in the thread
+        except BaseException as error:  # reported by the caller, not lost in the thread
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
 
-        assert errors == []
+
+def test_migrate_from_several_threads_at_once_succeeds_once(database_url: str) -> None:
+    engines = [make_engine(database_url) for _ in range(8)]
+    try:
+        assert _migrate_all_at_once(engines) == []
         assert _head(engines[0]) == [HEAD]
         assert set(inspect(engines[0]).get_table_names()) >= TABLES
     finally:
@@ -94,24 +98,8 @@ def test_threads_migrating_different_databases_at_once_all_succeed(tmp_path: Pat
     # Alembic keeps the running migration in module globals: two at once in one process
     # (two apps starting in one test run, say) would trip over each other.
     engines = [make_engine(f"sqlite:///{tmp_path / f'r{n}.sqlite3'}") for n in range(6)]
-    barrier = threading.Barrier(len(engines))
-    errors: list[BaseException] = []
-
-    def run(engine: Engine) -> None:
-        barrier.wait()
-        try:
-            migrate(engine)
-        except BaseException as error:  # reported below, not lost in the thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-
-        assert errors == []
+        assert _migrate_all_at_once(engines) == []
         assert [_head(engine) for engine in engines] == [[HEAD]] * len(engines)
     finally:
         for engine in engines:
