@@ -242,6 +242,7 @@ def test_unknown_default_algorithm_is_a_validation_error(
         ("port", 65536),
         ("workers", 0),
         ("test_size", 1.0),
+        ("random_state", 2**31),
         ("max_body_bytes", 10),
         ("training_workers", 0),
         ("poll_interval", 0),

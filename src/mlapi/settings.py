@@ -87,7 +87,11 @@ class Settings(BaseSettings):
         default=0.2, gt=0, lt=1, description="Share of rows held out to evaluate a model."
     )
     random_state: int = Field(
-        default=0, ge=0, le=2**32 - 1, description="Seed of the held-out split."
+        # Recorded with each training job in a 32-bit SQL INTEGER.
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="Seed of the held-out split.",
     )
     ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM).")
     ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")

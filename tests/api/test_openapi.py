@@ -91,6 +91,26 @@ def test_train_body_is_one_of_a_branch_per_algorithm_and_the_default(
     assert len(branches) == len(CATALOGUE) + 1
 
 
+def test_train_body_is_discriminated_by_algorithm_to_each_algorithms_branch(
+    document: dict[str, Any],
+) -> None:
+    body = document["paths"]["/v1/train"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["title"] == "TrainRequest"
+    assert schema["discriminator"]["propertyName"] == "algorithm"
+    mapping = schema["discriminator"]["mapping"]
+    assert set(mapping) == set(CATALOGUE)
+    for name, reference in mapping.items():
+        assert algorithm_names(resolve(document, {"$ref": reference})) == [name]
+
+
+def test_v1_predict_answers_the_predictions_record(document: dict[str, Any]) -> None:
+    schema = success_schema(document, "/v1/predict", "post")
+    assert component_name(schema) == "Predictions"
+    properties = resolve(document, schema)["properties"]
+    assert list(properties) == ["prediction", "probability", "labels", "model_version"]
+
+
 @pytest.mark.parametrize("name", list(CATALOGUE))
 def test_algorithm_branch_names_its_algorithm_and_refers_to_its_hyperparameters(
     document: dict[str, Any], name: str
@@ -144,7 +164,16 @@ def test_version_and_job_answers_are_documented_components(
 
 @pytest.mark.parametrize(
     "component",
-    ["ModelVersion", "TrainingJob", "ModelVersionPage", "JobPage", "Evaluation", "ClassMetrics"],
+    [
+        "ModelVersion",
+        "TrainingJob",
+        "ModelVersionPage",
+        "JobPage",
+        "Evaluation",
+        "ClassMetrics",
+        "Predictions",
+        "Health",
+    ],
 )
 def test_every_field_of_a_record_is_described_inherited_ones_too(
     document: dict[str, Any], component: str

@@ -1,6 +1,8 @@
 """``mlapi.cli.client.HttpClient``: the service's operations over HTTP, read back as records."""
 
 import asyncio
+import http.server
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -175,3 +177,25 @@ def test_http_client_server_error_names_each_offending_parameter(
 def test_http_client_that_cannot_reach_the_server_raises_server_error() -> None:
     with pytest.raises(ServerError, match="cannot reach the server"):
         on("http://127.0.0.1:9", lambda client: client.versions())
+
+
+def test_http_client_refuses_an_answer_that_is_not_the_record_it_asked_for() -> None:
+    class OtherService(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"version": "not a number", "hello": true}'
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), OtherService) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        try:
+            with pytest.raises(ServerError, match="not a ModelVersion"):
+                on(f"http://127.0.0.1:{other.server_port}", lambda client: client.version(1))
+        finally:
+            other.shutdown()

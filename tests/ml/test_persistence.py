@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import zipfile
 from collections.abc import Callable
@@ -349,3 +350,19 @@ def test_loads_refuses_a_harmless_type_missing_from_the_allow_list(
 
     estimator, _ = persistence.loads(data, [TREE])
     assert hasattr(estimator, "predict_proba")
+
+
+@pytest.mark.parametrize("never", ["builtins.eval", "os.system", "subprocess.Popen"])
+def test_loads_never_trusts_a_type_outside_the_trustable_packages(
+    trained: Callable[[str], IrisClassifier], never: str
+) -> None:
+    data = _file_of(trained("decision_tree"))
+
+    with pytest.raises(ModelFileError, match=rf"never trusts: {re.escape(never)}"):
+        persistence.loads(data, [*DEFAULT, never])
+
+
+def test_check_trustable_accepts_the_packages_models_are_made_of() -> None:
+    persistence.check_trustable(
+        ["sklearn.tree._tree.Tree", "numpy.dtype", "scipy.sparse.csr_matrix", "mlapi.ml.x.Y"]
+    )

@@ -203,15 +203,49 @@ def test_upgrade_from_revision_0001_keeps_every_version_loadable(
                     file_sha256=checksum,
                 )
             )
+            now = utc_now().replace(tzinfo=None)
+            connection.execute(
+                text(
+                    "INSERT INTO active_version (id, version, generation, activated_at)"
+                    " VALUES (1, 1, 1, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO activations (version, activated_at, activated_by)"
+                    " VALUES (1, :now, 'an earlier mlapi')"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO training_jobs (id, state, progress, algorithm, hyperparameters,"
+                    " test_size, random_state, activate, created_by, created_at, model_version)"
+                    " VALUES ('j', 'succeeded', 1, 'decision_tree', '{}', 0.2, 0, true, 't',"
+                    " :now, 1)"
+                ),
+                {"now": now},
+            )
 
         migrate(engine)
 
         assert _head(engine) == [HEAD]
-        columns = {column["name"] for column in inspect(engine).get_columns("model_versions")}
+        columns = {
+            column["name"]: column for column in inspect(engine).get_columns("model_versions")
+        }
         assert "file_path" not in columns
-        assert "trusted_types" in columns
-        version, classifier = Registry(engine, store).load(1)
-        assert (version.checksum, version.created_by) == (checksum, "an earlier mlapi")
+        if engine.dialect.name == "postgresql":  # new rows must name their own types
+            assert columns["trusted_types"]["default"] is None
+        registry = Registry(engine, store)
+        version, classifier = registry.load(1)
+        assert (version.checksum, version.created_by, version.active) == (
+            checksum,
+            "an earlier mlapi",
+            True,
+        )
+        assert [a.activated_by for a in registry.activations()] == ["an earlier mlapi"]
+        assert JobStore(engine).get("j").model_version == 1
         assert version.metrics == metadata.evaluation
         assert classifier.predict([[5.1, 3.5, 1.4, 0.2]])["prediction"] == [0]
         with engine.connect() as connection:

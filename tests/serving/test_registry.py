@@ -374,3 +374,18 @@ def test_load_trusts_the_types_recorded_for_the_version_only(
 
     with pytest.raises(ModelFileError, match=r"untrusted types, refused: .*TreePredictor"):
         registry.load(version.version)
+
+
+def test_a_row_tampered_to_trust_a_dangerous_type_is_refused_before_loading(
+    registry: Registry, engine: Engine, train: Trainer
+) -> None:
+    version = registry.register(train(), created_by="test")
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(ModelVersionRow)
+            .where(ModelVersionRow.version == version.version)
+            .values(trusted_types=["sklearn.tree._tree.Tree", "builtins.eval"])
+        )
+
+    with pytest.raises(ModelFileError, match=r"never trusts: builtins\.eval"):
+        registry.load(version.version)

@@ -17,11 +17,11 @@ from mlapi.serving.errors import (
     TrainingFailedError,
     VersionInUseError,
 )
-from mlapi.serving.jobs.dispatcher import InlineDispatcher
 from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.prediction import INLINE_PREDICT_ROWS
 from mlapi.serving.records import JobState, TrainingOrder
 from mlapi.serving.registry import Registry
-from mlapi.serving.service import INLINE_PREDICT_ROWS, DispatcherFactory, Service
+from mlapi.serving.service import Service, Training
 from mlapi.settings import Settings
 from tests.serving.conftest import Trainer
 
@@ -35,13 +35,13 @@ def _run(
     settings: Settings,
     scenario: Callable[[Service], Awaitable[Result]],
     *,
-    dispatcher: DispatcherFactory | None = None,
+    training: Training = Training.ELSEWHERE,
     **options: Any,
 ) -> Result:
     """Start a service, run ``scenario`` on it, stop it."""
 
     async def main() -> Result:
-        async with Service(settings, dispatcher=dispatcher, **options) as service:
+        async with Service(settings, training=training, **options) as service:
             return await scenario(service)
 
     return asyncio.run(main())
@@ -175,7 +175,7 @@ def test_served_says_inactive_while_another_activation_is_not_yet_followed(
 def test_nothing_but_liveness_answers_before_the_service_has_started(
     registry_settings: Settings,
 ) -> None:
-    service = Service(registry_settings, dispatcher=None)
+    service = Service(registry_settings, training=Training.ELSEWHERE)
 
     async def calls() -> list[str]:
         refused = []
@@ -259,7 +259,7 @@ def test_train_and_wait_run_a_job_here_activate_its_version_and_report_progress(
         done = await service.wait(job.id, progress.append)
         return job, done, await service.predict([SETOSA_ROW])
 
-    queued, done, answer = _run(registry_settings, scenario, dispatcher=InlineDispatcher)
+    queued, done, answer = _run(registry_settings, scenario, training=Training.HERE)
 
     assert queued.state is JobState.QUEUED
     assert (queued.hyperparameters["n_estimators"], queued.created_by) == (5, "bob")
@@ -277,7 +277,7 @@ def test_train_refuses_invalid_hyperparameters_and_queues_nothing(
             await service.train(TrainingOrder(hyperparameters={"max_depth": 0}), "test")
         return (await service.jobs()).total
 
-    assert _run(registry_settings, scenario, dispatcher=InlineDispatcher) == 0
+    assert _run(registry_settings, scenario, training=Training.HERE) == 0
 
 
 def test_wait_for_a_job_that_fails_raises_saying_why(registry_settings: Settings) -> None:
@@ -287,7 +287,7 @@ def test_wait_for_a_job_that_fails_raises_saying_why(registry_settings: Settings
             await service.wait(job.id)
         return caught.value, await service.job(job.id)
 
-    error, job = _run(registry_settings, scenario, dispatcher=InlineDispatcher)
+    error, job = _run(registry_settings, scenario, training=Training.HERE)
 
     assert str(error).startswith(f"training job {job.id} failed: cannot train on this data")
     assert job.state is JobState.FAILED
@@ -321,12 +321,14 @@ def test_service_stops_cleanly_leaving_nothing_running(tmp_path: Path) -> None:
 
     async def scenario() -> int:
         service = Service(settings)  # the default: a pool of training processes
+        deadline = asyncio.get_running_loop().time() + 60
         async with service.running():
             while True:
                 try:
                     service.ready()
                     break
                 except ModelNotReadyError:
+                    assert asyncio.get_running_loop().time() < deadline, "never became ready"
                     await asyncio.sleep(0.01)
         return len(asyncio.all_tasks()) - 1  # this coroutine's own task
 
@@ -334,20 +336,35 @@ def test_service_stops_cleanly_leaving_nothing_running(tmp_path: Path) -> None:
 
 
 def test_a_serving_service_predicts_on_one_openmp_thread_and_gives_the_rest_back(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings(model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache")
 
     def openmp_threads() -> set[int]:
         return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"}
 
-    async def scenario() -> set[int]:
-        async with Service(settings, dispatcher=None).running():
-            return openmp_threads()
+    seen: list[set[int]] = []
+    predict_arrays = IrisClassifier.predict_arrays
+
+    def watched(self: IrisClassifier, rows: Any) -> Any:
+        seen.append(openmp_threads())  # in whichever thread predicts
+        return predict_arrays(self, rows)
+
+    monkeypatch.setattr(IrisClassifier, "predict_arrays", watched)
+
+    async def scenario() -> None:
+        service = Service(settings, training=Training.ELSEWHERE)
+        async with service.running():
+            deadline = asyncio.get_running_loop().time() + 60
+            while not service._active.ready:
+                assert asyncio.get_running_loop().time() < deadline, "never became ready"
+                await asyncio.sleep(0.01)
+            await service.predict([SETOSA_ROW])  # on the event loop
+            await service.predict(_rows(INLINE_PREDICT_ROWS + 1))  # in a thread
 
     with threadpool_limits(limits=2, user_api="openmp"):
-        serving = asyncio.run(scenario())
+        asyncio.run(scenario())
         after = openmp_threads()
 
-    assert serving == {1}
+    assert seen == [{1}, {1}]
     assert after == {2}

@@ -5,8 +5,9 @@ Model versions, jobs, pages and health are answered with the service layer's rec
 request bodies, the article's prediction answer, and problem details.
 """
 
+import dataclasses
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_type_hints
 
 from pydantic import (
     AllowInfNan,
@@ -21,6 +22,7 @@ from pydantic import (
     WrapValidator,
     create_model,
 )
+from pydantic_core import PydanticCustomError
 
 from mlapi.ml.estimators import CATALOGUE, EstimatorSpec
 from mlapi.serving.records import MAX_INTEGER, TrainingOrder
@@ -76,85 +78,78 @@ class IrisPredictionResponse(BaseModel):
     probability: list[list[float]] = Field(description="Probability of each class, per row.")
 
 
-class PredictionResponse(IrisPredictionResponse):
-    """A prediction answer with class names and the model that made it."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "prediction": [0],
-                    "probability": [[1.0, 0.0, 0.0]],
-                    "labels": ["setosa"],
-                    "model_version": 3,
-                }
-            ]
-        }
-    )
-
-    labels: list[str] = Field(description="Name of the predicted class of each row.")
-    model_version: int = Field(description="Version of the model that answered.")
-
-
 class TrainingOptions(BaseModel):
-    """What every training request may say; each algorithm's request adds its own fields."""
+    """A training request: the fields of a :class:`~mlapi.serving.records.TrainingOrder`.
+
+    Each algorithm's request narrows ``algorithm`` to its name and ``hyperparameters`` to
+    its own model; the other fields, their bounds and descriptions are the order's.
+    """
 
     model_config = ConfigDict(extra="forbid")
-
-    algorithm: str | None
-    hyperparameters: BaseModel | dict[str, Any]
-    test_size: float | None = Field(
-        default=None,
-        gt=0,
-        lt=1,
-        description="Share of rows held out for evaluation; the configured one if omitted.",
-    )
-    random_state: int | None = Field(
-        default=None,
-        ge=0,
-        le=MAX_INTEGER,
-        description="Seed of the held-out split; the configured one if omitted.",
-    )
-    activate: bool = Field(default=True, description="Activate the new version on success.")
 
     def order(self) -> TrainingOrder:
         """Say what to train, in the service layer's words.
 
         Returns:
-            The algorithm, the hyperparameters the request gave (the configured and the
-            catalogue's defaults fill in the rest), the split and whether to activate.
+            The order, with the hyperparameters the request gave (the configured and the
+            catalogue's defaults fill in the rest).
         """
-        given = self.hyperparameters
-        return TrainingOrder(
-            algorithm=self.algorithm,
-            hyperparameters=given.model_dump(exclude_unset=True)
-            if isinstance(given, BaseModel)
-            else given,
-            test_size=self.test_size,
-            random_state=self.random_state,
-            activate=self.activate,
+        values = {name: getattr(self, name) for name in _ORDER_FIELDS}
+        if isinstance(values["hyperparameters"], BaseModel):
+            values["hyperparameters"] = values["hyperparameters"].model_dump(exclude_unset=True)
+        return TrainingOrder(**values)
+
+
+def _order_fields() -> dict[str, Any]:
+    hints = get_type_hints(TrainingOrder, include_extras=True)
+    fields: dict[str, Any] = {}
+    for each in dataclasses.fields(TrainingOrder):
+        default: dict[str, Any] = (
+            {"default_factory": each.default_factory}
+            if each.default_factory is not dataclasses.MISSING
+            else {"default": each.default}
         )
+        description = each.metadata.get("description")
+        fields[each.name] = (hints[each.name], Field(**default, description=description))
+    return fields
 
 
-class DefaultAlgorithmTraining(TrainingOptions):
-    """Train the configured default algorithm (``MLAPI_DEFAULT_ALGORITHM``)."""
-
-    algorithm: None = Field(default=None, description="Omitted (or null): the configured default.")
-    hyperparameters: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Hyperparameters of the configured default algorithm, over its "
-        "configured defaults; checked against its entry in the catalogue.",
-    )
+#: The fields of a training request, as :class:`~mlapi.serving.records.TrainingOrder` has them.
+_ORDER_FIELDS = _order_fields()
 
 
-def _algorithm_training(spec: EstimatorSpec) -> type[TrainingOptions]:
-    name = "".join(part.title() for part in spec.name.split("_")) + "Training"
+def _training_request(
+    name: str, doc: str, algorithm: Any, hyperparameters: Any
+) -> type[TrainingOptions]:
     return create_model(
         name,
         __base__=TrainingOptions,
-        __doc__=f"Train {spec.title.lower()} (``{spec.name}``).",
-        algorithm=(Literal[spec.name], Field(description="The algorithm.")),  # type: ignore[arg-type]
-        hyperparameters=(
+        __doc__=doc,
+        **{**_ORDER_FIELDS, "algorithm": algorithm, "hyperparameters": hyperparameters},
+    )
+
+
+DefaultAlgorithmTraining = _training_request(
+    "DefaultAlgorithmTraining",
+    "Train the configured default algorithm (``MLAPI_DEFAULT_ALGORITHM``).",
+    (None, Field(default=None, description="Omitted (or null): the configured default.")),
+    (
+        dict[str, Any],
+        Field(
+            default_factory=dict,
+            description="Hyperparameters of the configured default algorithm, over its "
+            "configured defaults; checked against its entry in the catalogue.",
+        ),
+    ),
+)
+
+
+def _algorithm_training(spec: EstimatorSpec) -> type[TrainingOptions]:
+    return _training_request(
+        "".join(part.title() for part in spec.name.split("_")) + "Training",
+        f"Train {spec.title.lower()} (``{spec.name}``).",
+        (Literal[spec.name], Field(description="The algorithm.")),
+        (
             spec.hyperparameters,
             Field(
                 default_factory=spec.hyperparameters,
@@ -182,24 +177,36 @@ def _untagged(body: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         return handler(body)
     except ValidationError as error:
         details: list[Any] = []
+        location: tuple[int | str, ...]
         for detail in error.errors():
             if detail["type"] == "union_tag_invalid":
                 expected = re.sub(r", ([^,]+)$", r" or \1", ", ".join(map(repr, CATALOGUE)))
-                details.append(
-                    {
-                        "type": "enum",
-                        "loc": ("algorithm",),
-                        "input": detail["ctx"]["tag"],
-                        "ctx": {"expected": expected},
-                    }
-                )
+                kind, message = "enum", f"Input should be {expected}"
+                location, given = ("algorithm",), detail["ctx"]["tag"]
             else:
-                details.append(
-                    {key: detail[key] for key in ("type", "input", "ctx") if key in detail}
-                    | {"loc": detail["loc"][1:]}
-                )
+                kind, message = detail["type"], detail["msg"]
+                location, given = detail["loc"][1:], detail["input"]
+            # Carried as they were reported, whatever the error (an estimator's own
+            # validator may raise one pydantic does not know).
+            details.append(
+                {
+                    "type": PydanticCustomError(kind, "{message}", {"message": message}),
+                    "loc": location,
+                    "input": given,
+                }
+            )
         raise ValidationError.from_exception_data(error.title, details) from None
 
+
+#: How the OpenAPI document tells the training requests apart: by ``algorithm`` (a request
+#: that names none is the configured default's).
+TRAIN_REQUEST_DISCRIMINATOR = {
+    "propertyName": "algorithm",
+    "mapping": {
+        name: f"#/components/schemas/{request.__name__}"
+        for name, request in _ALGORITHM_REQUESTS.items()
+    },
+}
 
 if TYPE_CHECKING:
     TrainRequest = TrainingOptions

@@ -6,6 +6,11 @@ registry, or the same operation on a running server with ``mlapi --url URL ...``
 (:mod:`mlapi.cli.client`), and prints the record it returns (:mod:`mlapi.cli.output`).
 One module per command or command group; the options every command shares are the root
 command's (:mod:`mlapi.cli.context`).
+
+``mlapi predict 5.1,3.5,1.4,0.2`` parses the rows (``predict.py``), calls ``predict`` on
+the service and prints the record as JSON. ``mlapi train --wait`` queues a job on the
+service, follows it with a progress bar until it succeeds (in this process the job runs
+here, as a server would run it), and prints the new version's metrics (``train.py``).
 """
 
 import os

@@ -15,10 +15,9 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 import httpx
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from mlapi.ml import MlapiError
-from mlapi.serving.jobs.follow import follow_job
 from mlapi.serving.records import (
     JobPage,
     ModelVersion,
@@ -27,6 +26,7 @@ from mlapi.serving.records import (
     TrainingJob,
     TrainingOrder,
 )
+from mlapi.serving.service import follow_job
 
 Record = TypeVar("Record")
 
@@ -104,7 +104,11 @@ class HttpClient:
         return response.content
 
     async def _read(self, kind: type[Record], method: str, path: str, **options: Any) -> Record:
-        return TypeAdapter(kind).validate_json(await self._call(method, path, **options))
+        content = await self._call(method, path, **options)
+        try:
+            return TypeAdapter(kind).validate_json(content)
+        except ValidationError as error:  # another program on that port, or another version
+            raise ServerError(f"the server's answer is not a {kind.__name__}: {error}") from error
 
     async def train(self, order: TrainingOrder, created_by: str = "api") -> TrainingJob:
         """Queue a training job with ``POST /v1/train``; the server names who asked.
@@ -121,7 +125,7 @@ class HttpClient:
         """Follow a job on the server until it finishes.
 
         Args:
-            job_id: The job.
+            job_id: Which job.
             progress: Told its progress, from 0 to 1, at each look.
 
         Returns:

@@ -18,9 +18,8 @@ import typer
 
 from mlapi.cli.client import Backend, HttpClient
 from mlapi.ml import MlapiError
-from mlapi.serving.jobs.dispatcher import InlineDispatcher
 from mlapi.serving.records import MAX_INTEGER
-from mlapi.serving.service import Service
+from mlapi.serving.service import Service, Training
 from mlapi.settings import Settings
 
 Result = TypeVar("Result")
@@ -97,9 +96,8 @@ async def connect(chosen: Options, *, run_jobs: bool = False) -> AsyncIterator[B
         async with HttpClient(chosen.url, chosen.cacert) as client:
             yield client
         return
-    settings = load_settings()
-    dispatcher = InlineDispatcher if run_jobs else None
-    async with Service(settings, dispatcher=dispatcher, load_on_demand=True) as service:
+    training = Training.HERE if run_jobs else Training.ELSEWHERE
+    async with Service(load_settings(), training=training, load_on_demand=True) as service:
         yield service
 
 

@@ -44,11 +44,7 @@ def report(ctx: typer.Context, record: object, text: Callable[[], None]) -> None
 
 
 def versions_table(page: ModelVersionPage) -> None:
-    """Print a page of model versions, the active one marked with ``*``.
-
-    Args:
-        page: The page.
-    """
+    """Print a page of model versions as a table, the active one marked with ``*``."""
     table = Table("version", "active", "algorithm", "accuracy", "macro F1", "created", "by")
     for item in page.items:
         table.add_row(
@@ -65,11 +61,7 @@ def versions_table(page: ModelVersionPage) -> None:
 
 
 def jobs_table(page: JobPage) -> None:
-    """Print a page of training jobs.
-
-    Args:
-        page: The page.
-    """
+    """Print a page of training jobs as a table, each id in full."""
     # The id and state in full, whatever the terminal's width: the id is what
     # `jobs show` takes.
     job_id = Column("id", no_wrap=True, min_width=36)
@@ -90,11 +82,7 @@ def jobs_table(page: JobPage) -> None:
 
 
 def metrics(model: ModelVersion) -> None:
-    """Print a model version's held-out metrics, class by class.
-
-    Args:
-        model: The version.
-    """
+    """Print a model version's held-out metrics, class by class."""
     typer.echo(
         f"model version {model.version} ({model.algorithm})"
         f"{' is now active' if model.active else ''}"

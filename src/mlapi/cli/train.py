@@ -14,7 +14,7 @@ from mlapi.cli.client import Backend
 from mlapi.cli.context import call, load_settings, options
 from mlapi.ml import Algorithm, MlapiError
 from mlapi.serving.records import MAX_INTEGER, ModelVersion, TrainingJob, TrainingOrder
-from mlapi.serving.training import resolve_training, train_model
+from mlapi.serving.service import Service, Training
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
@@ -93,13 +93,12 @@ def train(
 def _train_to_file(ctx: typer.Context, order: TrainingOrder, path: Path) -> None:
     if options(ctx).url is not None:
         raise typer.BadParameter("trains in this process: leave out --url", param_hint="--output")
-    settings = load_settings()
     try:
-        classifier = train_model(settings, resolve_training(settings, order, created_by="cli"))
-    except MlapiError as error:
+        classifier = Service(load_settings(), training=Training.ELSEWHERE).fit(order, "cli")
+        classifier.save(path)
+    except (MlapiError, OSError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
-    classifier.save(path)
     typer.echo(f"model saved to {path}; held-out accuracy {classifier.evaluation.accuracy:.4f}")
 
 

@@ -10,6 +10,11 @@ hyperparameters, never of requests: the notebook and the service call it the sam
   functions over data (loading Iris, checking rows, scoring a model).
 * :mod:`~mlapi.ml.persistence`, :mod:`~mlapi.ml.metadata`: model files and what they say.
 * :mod:`~mlapi.ml.errors`: the exceptions every layer above maps to its own words.
+
+A prediction ends here: ``IrisClassifier.validate_rows`` (:mod:`~mlapi.ml.rows`) checks
+each row, ``predict_arrays`` asks the estimator once. A training job does its work here:
+``IrisClassifier.train`` fits and scores (:mod:`~mlapi.ml.training`), and the model file
+is written and read back (:mod:`~mlapi.ml.persistence`).
 """
 
 from mlapi.ml.classifier import IrisClassifier, Prediction

@@ -1,6 +1,6 @@
 """Data sets a classifier trains on: Iris, and naming and fingerprinting any other.
 
-Pure functions of their inputs: nothing here reads or writes files.
+Pure functions of their inputs: Iris is scikit-learn's own copy, and nothing here writes.
 """
 
 import hashlib

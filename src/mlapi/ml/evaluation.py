@@ -6,7 +6,10 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+from mlapi.ml.described import described
 
+
+@described
 @dataclass(frozen=True)
 class ClassMetrics:
     """Precision, recall and F1 of one class on the held-out rows."""
@@ -21,6 +24,7 @@ class ClassMetrics:
     """Held-out rows of this class."""
 
 
+@described
 @dataclass(frozen=True)
 class Evaluation:
     """How a model did on rows it was not trained on."""

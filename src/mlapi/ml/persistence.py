@@ -34,6 +34,11 @@ FORMAT_VERSION = 1
 #: boosting (the article's two algorithms, and the bundled model) hold.
 DEFAULT_TRUSTED_TYPES: tuple[str, ...] = ("sklearn.tree._tree.Tree",)
 
+#: The packages whose types may ever be trusted, whatever a registry records: widening
+#: trust takes a change to this code, not a row. A fork serving another library's
+#: estimators adds that library here.
+TRUSTABLE_PACKAGES: tuple[str, ...] = ("sklearn", "numpy", "scipy", "mlapi")
+
 
 def bundled_model_bytes() -> bytes:
     """Read the pre-trained model file shipped inside the package.
@@ -92,6 +97,23 @@ def file_types(data: bytes) -> list[str]:
         raise ModelFileError(f"not a readable model file: {error!r}") from error
 
 
+def check_trustable(types: Collection[str]) -> None:
+    """Refuse to trust any type outside :data:`TRUSTABLE_PACKAGES`.
+
+    Args:
+        types: Fully-qualified type names someone asks to trust.
+
+    Raises:
+        ModelFileError: Naming each type that may never be trusted.
+    """
+    never = sorted(name for name in types if name.split(".", 1)[0] not in TRUSTABLE_PACKAGES)
+    if never:
+        raise ModelFileError(
+            f"types that mlapi never trusts: {', '.join(never)} "
+            f"(only those of {', '.join(TRUSTABLE_PACKAGES)})"
+        )
+
+
 def loads(data: bytes, trusted: Collection[str]) -> tuple[Any, dict[str, Any]]:
     """Read a model file's bytes without executing code from them.
 
@@ -104,9 +126,10 @@ def loads(data: bytes, trusted: Collection[str]) -> tuple[Any, dict[str, Any]]:
         The fitted estimator and its metadata.
 
     Raises:
-        ModelFileError: If the file names a type not in ``trusted``, is corrupt or
-            truncated, or does not hold a model.
+        ModelFileError: If ``trusted`` names a type of a package never trusted, the file
+            names a type not in ``trusted``, is corrupt or truncated, or holds no model.
     """
+    check_trustable(trusted)
     try:
         # skops lists the file's types and refuses any outside the allow-list before it
         # builds a single object.

@@ -33,7 +33,7 @@ def fit(
     The split is stratified by class where every class has two rows or more.
 
     Args:
-        spec: The algorithm.
+        spec: The algorithm, from the catalogue.
         hyperparameters: Its hyperparameters; the catalogue's defaults fill in the rest.
         X: Feature matrix, one row per observation.
         y: Class of each row.

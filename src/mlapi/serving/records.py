@@ -6,72 +6,20 @@ database rows in :mod:`mlapi.serving.tables` are copied into them by field name,
 the CLI's HTTP client reads them back from JSON.
 """
 
-import ast
-import dataclasses
-import inspect
-import itertools
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import computed_field
+from pydantic import Field, computed_field
 
-from mlapi.ml.evaluation import ClassMetrics, Evaluation
+from mlapi.ml.described import described
+from mlapi.ml.evaluation import Evaluation
 
 #: Largest version number, seed or offset accepted: the registry stores them as SQL
 #: ``INTEGER``, 32 bits on PostgreSQL; a larger one would fail in the database.
 MAX_INTEGER = 2**31 - 1
-
-RecordType = TypeVar("RecordType", bound=type)
-
-
-def _attribute_docstrings(cls: type) -> dict[str, str]:
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    except (OSError, TypeError):  # no source (a frozen build): no descriptions
-        return {}
-    body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
-    return {
-        statement.target.id: inspect.cleandoc(following.value.value)
-        for statement, following in itertools.pairwise(body)
-        if isinstance(statement, ast.AnnAssign)
-        and isinstance(statement.target, ast.Name)
-        and isinstance(following, ast.Expr)
-        and isinstance(following.value, ast.Constant)
-        and isinstance(following.value.value, str)
-    }
-
-
-def described(cls: RecordType) -> RecordType:
-    """Give each field of a dataclass its attribute docstring as its description.
-
-    Pydantic takes a field's description from its metadata, and so the OpenAPI document
-    says what the API reference says, including for fields a record inherits (pydantic's
-    own reading of attribute docstrings sees only the class it builds).
-
-    Args:
-        cls: A dataclass whose fields are followed by their docstrings.
-
-    Returns:
-        The same class.
-    """
-    docs: dict[str, str] = {}
-    for base in reversed(cls.__mro__):
-        if dataclasses.is_dataclass(base):
-            docs.update(_attribute_docstrings(base))
-    for each in dataclasses.fields(cls):
-        if each.name in docs and "description" not in each.metadata:
-            each.metadata = MappingProxyType({**each.metadata, "description": docs[each.name]})
-    return cls
-
-
-# The ml layer's evaluation is answered as it is, inside a model version.
-described(ClassMetrics)
-described(Evaluation)
 
 
 class JobState(StrEnum):
@@ -92,9 +40,9 @@ class TrainingOrder:
     """Algorithm of the catalogue; the configured default if None."""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     """Hyperparameters over the configured defaults of the algorithm."""
-    test_size: float | None = None
+    test_size: Annotated[float | None, Field(gt=0, lt=1)] = None
     """Share of rows held out for evaluation; the configured one if None."""
-    random_state: int | None = None
+    random_state: Annotated[int | None, Field(ge=0, le=MAX_INTEGER)] = None
     """Seed of the held-out split; the configured one if None."""
     activate: bool = True
     """Whether to activate the new version once registered."""

@@ -22,15 +22,16 @@ from types import TracebackType
 from typing import Any, Self
 
 from anyio import to_thread
-from threadpoolctl import threadpool_limits
 
+from mlapi.ml import IrisClassifier
 from mlapi.ml.errors import FieldError, Input, InvalidInputError
 from mlapi.serving.active_model import ActiveModel, ServedModel
 from mlapi.serving.database import make_engine, migrate
 from mlapi.serving.errors import ModelNotReadyError
-from mlapi.serving.jobs.dispatcher import Activate, Dispatcher, PoolDispatcher
+from mlapi.serving.jobs.dispatcher import Training, dispatcher_for
 from mlapi.serving.jobs.follow import follow_job
 from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.prediction import Predictor
 from mlapi.serving.records import (
     Health,
     JobPage,
@@ -42,27 +43,20 @@ from mlapi.serving.records import (
 )
 from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
-from mlapi.serving.training import resolve_training
+from mlapi.serving.training import resolve_training, train_model
 from mlapi.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-#: Largest batch predicted on the event loop itself (tens of microseconds, less than
-#: handing it to a thread would cost); larger batches go to a thread.
-INLINE_PREDICT_ROWS = 256
-
-#: Makes the dispatcher of a service's training jobs.
-DispatcherFactory = Callable[[Settings, JobStore, Activate], Dispatcher]
+__all__ = ["Service", "Training", "follow_job"]
 
 
 class Service:
     """Every operation on the model registry, the served model and training jobs.
 
     Args:
-        settings: The configuration.
-        dispatcher: Makes what runs the training jobs this service queues: a pool of
-            training processes fed from the queue by default; None only queues them, for
-            a server to run.
+        settings: The configuration, read once at start-up.
+        training: Where the training jobs it queues run.
         load_on_demand: Load the served model at its first use rather than at start-up
             (for the CLI, whose commands mostly never predict).
     """
@@ -71,7 +65,7 @@ class Service:
         self,
         settings: Settings,
         *,
-        dispatcher: DispatcherFactory | None = PoolDispatcher,
+        training: Training = Training.POOL,
         load_on_demand: bool = False,
     ) -> None:
         self.settings = settings
@@ -79,9 +73,8 @@ class Service:
         self._registry = Registry(self._engine, ModelStore(settings.model_dir))
         self._jobs = JobStore(self._engine)
         self._active = ActiveModel(settings, self._registry)
-        self._dispatcher = (
-            dispatcher(settings, self._jobs, self._active.activate) if dispatcher else None
-        )
+        self._dispatcher = dispatcher_for(training, settings, self._jobs, self._active.activate)
+        self._predictor = Predictor()
         self._load_on_demand = load_on_demand
         self._started = False
 
@@ -105,7 +98,11 @@ class Service:
         self._engine.dispose()
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
         return self
 
     async def __aexit__(
@@ -122,15 +119,12 @@ class Service:
 
         Requests are answered meanwhile: those that need the model get
         :class:`ModelNotReadyError` until it has loaded. Predictions run on one OpenMP
-        thread from then on: a server's parallelism is its concurrent requests and worker
-        processes, and OpenMP threads spinning against them made a histogram gradient
-        boosting model ten times slower per row on a busy host. Training processes are
-        not affected.
+        thread (see :mod:`~mlapi.serving.prediction`); training processes are not affected.
 
         Yields:
             Once the start-up is under way.
         """
-        one_thread = threadpool_limits(limits=1, user_api="openmp")
+        one_thread = self._predictor.one_thread()
         starting = asyncio.create_task(self.start(), name="start-up")
         starting.add_done_callback(_log_failure)
         watching = asyncio.create_task(self._active.watch(), name="registry-watch")
@@ -176,20 +170,7 @@ class Service:
                 "too many rows",
                 [FieldError(Input.ROWS, (), f"must have at most {limit} rows", "too_many_rows")],
             )
-        served = await self._served(model_version)
-        classifier = served.classifier
-        matrix = classifier.validate_rows(rows)
-        if len(matrix) <= INLINE_PREDICT_ROWS:
-            probability, prediction = classifier.predict_arrays(matrix)
-        else:
-            probability, prediction = await to_thread.run_sync(classifier.predict_arrays, matrix)
-        classes = prediction.tolist()
-        return Predictions(
-            prediction=classes,
-            probability=probability.tolist(),
-            labels=classifier.labels(classes),
-            model_version=served.version.version,
-        )
+        return await self._predictor.predict(await self._served(model_version), rows)
 
     async def served(self) -> ModelVersion:
         """Describe the model this process serves now.
@@ -249,13 +230,31 @@ class Service:
             self._dispatcher.submit(job)
         return job
 
+    def fit(self, order: TrainingOrder, created_by: str) -> IrisClassifier:
+        """Train a model here and now, outside the registry and the job queue.
+
+        What ``mlapi train --output FILE`` writes; the service need not be started, and
+        nothing is read from or written to the registry. Blocks for the training time.
+
+        Args:
+            order: What to train; the configured defaults fill in the rest.
+            created_by: Who asks.
+
+        Returns:
+            The trained, unsaved classifier.
+
+        Raises:
+            InvalidInputError: If the order or the data cannot be trained on.
+        """
+        return train_model(self.settings, resolve_training(self.settings, order, created_by))
+
     async def wait(
         self, job_id: str, progress: Callable[[float], None] | None = None
     ) -> TrainingJob:
         """Wait until a training job finishes, wherever it runs.
 
         Args:
-            job_id: The job.
+            job_id: Which job; it may run in this process or on any server.
             progress: Told the job's progress, from 0 to 1, as it changes.
 
         Returns:
@@ -313,7 +312,7 @@ class Service:
         Its file is loaded and checked first; nothing changes if it does not load.
 
         Args:
-            number: The version.
+            number: The version's number.
             activated_by: Who or what activates it, recorded in the history.
 
         Returns:

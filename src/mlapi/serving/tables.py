@@ -92,7 +92,7 @@ def to_record(kind: type[Record], row: Any, **values: Any) -> Record:
 
     Args:
         kind: The record's dataclass.
-        row: The ORM row.
+        row: A row whose attributes include every field of ``kind`` not in ``values``.
         **values: Fields the row does not hold (``active`` of a model version, say).
 
     Returns:

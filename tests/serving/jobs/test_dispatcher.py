@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest
 from anyio import to_thread
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
@@ -281,3 +282,35 @@ def test_inline_dispatcher_records_a_job_that_fails_and_activates_nothing(
     assert failed.error is not None
     assert failed.error.startswith("cannot train on this data")
     assert registry.active() == before
+
+
+def test_a_job_whose_success_cannot_be_recorded_is_failed_naming_its_version(
+    registry_settings: Settings,
+    jobs: JobStore,
+    registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry.bootstrap()
+
+    def refuse(self: JobStore, job_id: str) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(JobStore, "succeed", refuse)
+
+    async def activate(version: int, activated_by: str) -> None:
+        await to_thread.run_sync(registry.activate, version, activated_by)
+
+    async def scenario() -> TrainingJob:
+        dispatcher = InlineDispatcher(registry_settings, jobs, activate)
+        job = jobs.create(training_spec(), worker=dispatcher.claimant)
+        dispatcher.submit(job)
+        return await _finished(jobs, job.id)
+
+    done = asyncio.run(scenario())
+
+    assert done.state is JobState.FAILED
+    assert done.model_version is not None
+    assert done.error == (
+        f"registered version {done.model_version} but could not record its success: "
+        "RuntimeError: database is locked"
+    )

@@ -14,6 +14,8 @@ router = APIRouter(prefix="/v1/health", tags=["health"], route_class=StrictQuery
 async def live(service: ServiceDep) -> Health:
     """Answer while the process can serve HTTP at all.
 
+    \f
+
     Args:
         service: The service layer, which does the work.
 
@@ -26,6 +28,8 @@ async def live(service: ServiceDep) -> Health:
 @router.get("/ready", responses=problems(503))
 async def ready(service: ServiceDep) -> Health:
     """Answer 200 once a model is loaded, 503 before.
+
+    \f
 
     Args:
         service: The service layer, which does the work.

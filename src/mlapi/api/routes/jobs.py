@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Path, Response
 from mlapi.api.deps import LimitQuery, OffsetQuery, ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
-from mlapi.api.schemas import TrainRequest
+from mlapi.api.schemas import TRAIN_REQUEST_DISCRIMINATOR, TrainRequest
 from mlapi.serving.records import JobPage, TrainingJob
 
 router = APIRouter(prefix="/v1", tags=["training"], route_class=StrictQueryRoute)
@@ -27,7 +27,14 @@ TRAIN_EXAMPLES = [
 
 @router.post("/train", status_code=202, responses=problems(400, 413, 415, 422, 503))
 async def train(
-    body: Annotated[TrainRequest, Body(examples=TRAIN_EXAMPLES)],
+    body: Annotated[
+        TrainRequest,
+        Body(
+            title="TrainRequest",
+            examples=TRAIN_EXAMPLES,
+            json_schema_extra={"discriminator": TRAIN_REQUEST_DISCRIMINATOR},
+        ),
+    ],
     service: ServiceDep,
     response: Response,
 ) -> TrainingJob:
@@ -35,6 +42,8 @@ async def train(
 
     Hyperparameters are checked now against the algorithm's types and bounds. Follow
     the job at the ``Location`` it answers with.
+
+    \f
 
     Args:
         body: Algorithm, hyperparameters, split and whether to activate on success; an
@@ -58,6 +67,8 @@ async def list_jobs(
 ) -> JobPage:
     """List training jobs, newest first.
 
+    \f
+
     Args:
         service: The service layer, which does the work.
         limit: Most jobs returned.
@@ -75,6 +86,8 @@ async def show_job(
     service: ServiceDep,
 ) -> TrainingJob:
     """Show a training job: state, progress, timing, resulting version or error.
+
+    \f
 
     Args:
         job_id: The job's id.

@@ -18,6 +18,8 @@ VersionPath = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="Model versi
 async def active_model_info(service: ServiceDep) -> ModelVersion:
     """Describe the model this process is serving now.
 
+    \f
+
     Args:
         service: The service layer, which does the work.
 
@@ -35,6 +37,8 @@ async def list_models(
 ) -> ModelVersionPage:
     """List registered model versions, newest first.
 
+    \f
+
     Args:
         service: The service layer, which does the work.
         limit: Most versions returned.
@@ -49,6 +53,8 @@ async def list_models(
 @router.get("/models/{version}", responses=problems(404, 422, 503))
 async def show_model(version: VersionPath, service: ServiceDep) -> ModelVersion:
     """Describe one model version.
+
+    \f
 
     Args:
         version: The version number.
@@ -66,6 +72,8 @@ async def activate_model(version: VersionPath, service: ServiceDep) -> ModelVers
 
     This process serves it before answering; the others within a second.
 
+    \f
+
     Args:
         version: The version number.
         service: The service layer, which does the work.
@@ -79,6 +87,8 @@ async def activate_model(version: VersionPath, service: ServiceDep) -> ModelVers
 @router.delete("/models/{version}", status_code=204, responses=problems(404, 409, 422, 503))
 async def delete_model(version: VersionPath, service: ServiceDep) -> Response:
     """Delete a version and its file; the active version cannot be deleted.
+
+    \f
 
     Args:
         version: The version number.

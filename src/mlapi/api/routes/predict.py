@@ -5,19 +5,17 @@ from fastapi import APIRouter
 from mlapi.api.deps import ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
-from mlapi.api.schemas import PredictionRequest, PredictionResponse
+from mlapi.api.schemas import PredictionRequest
 from mlapi.serving.records import Predictions
 
 router = APIRouter(prefix="/v1", tags=["predict"], route_class=StrictQueryRoute)
 
 
-@router.post(
-    "/predict",
-    response_model=PredictionResponse,
-    responses=problems(400, 404, 413, 415, 422, 503),
-)
+@router.post("/predict", responses=problems(400, 404, 413, 415, 422, 503))
 async def predict(body: PredictionRequest, service: ServiceDep) -> Predictions:
     """Classify observations and say which model version answered.
+
+    \f
 
     Args:
         body: Rows of features, one value per feature of the model, and optionally

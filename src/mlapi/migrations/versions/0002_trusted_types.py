@@ -9,6 +9,7 @@ Revises: 0001
 Create Date: 2026-12-01 12:00:00
 """
 
+import sqlite3
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -24,7 +25,14 @@ _EARLIER_TRUSTED_TYPES = """'["sklearn.tree._tree.Tree"]'"""
 
 
 def upgrade() -> None:
-    """Apply this migration."""
+    """Apply this migration.
+
+    Raises:
+        RuntimeError: On SQLite older than 3.35, which cannot drop a column in place.
+    """
+    dialect = op.get_bind().dialect
+    if dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+        raise RuntimeError(f"the registry needs SQLite 3.35 or newer, not {sqlite3.sqlite_version}")
     op.add_column(
         "model_versions",
         sa.Column(
@@ -34,8 +42,12 @@ def upgrade() -> None:
             server_default=sa.text(_EARLIER_TRUSTED_TYPES),
         ),
     )
-    # Plain ALTER TABLE (SQLite 3.35+, PostgreSQL): rebuilding the table, as a batch
-    # migration would, is refused while other tables hold foreign keys into it.
+    if dialect.name == "postgresql":
+        # Only the rows above get the earlier allow-list; every new one names its own.
+        # (SQLite cannot drop a default in place; mlapi always writes the column.)
+        op.alter_column("model_versions", "trusted_types", server_default=None)
+    # Plain ALTER TABLE: rebuilding the table, as a batch migration would, is refused
+    # while other tables hold foreign keys into it.
     op.execute("ALTER TABLE model_versions DROP COLUMN file_path")
 
 

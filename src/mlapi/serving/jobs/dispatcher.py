@@ -10,12 +10,14 @@ in :func:`finish_job`, the one place that activates it and marks it succeeded.
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from enum import StrEnum
 from multiprocessing import get_context
 from typing import Protocol
 
@@ -41,24 +43,60 @@ Activate = Callable[[int, str], Awaitable[object]]
 async def finish_job(jobs: JobStore, job: TrainingJob, version: int, activate: Activate) -> None:
     """Finish a job that registered its version: activate it if asked, then mark it succeeded.
 
+    The one place a job is finished. If activating it or recording its success fails, the
+    job is marked failed, naming its version (which stays registered).
+
     Args:
-        jobs: The job rows.
-        job: The job.
+        jobs: Where the job's row is.
+        job: The job as claimed; its ``activate`` says whether to activate the version.
         version: The version it registered.
         activate: Serves the version from the dispatching process and records it active.
     """
+    step = "activate it"
     try:
         if job.activate:
             await activate(version, f"training job {job.id}")
+        step = "record its success"
+        await to_thread.run_sync(jobs.succeed, job.id)
     except Exception as error:
-        logger.exception("could not activate version %s of job %s", version, job.id)
+        logger.exception("could not %s: version %s of job %s", step, version, job.id)
         await to_thread.run_sync(
             jobs.fail,
             job.id,
-            f"registered version {version} but could not activate it: {describe(error)}",
+            f"registered version {version} but could not {step}: {describe(error)}",
         )
-        return
-    await to_thread.run_sync(jobs.succeed, job.id)
+
+
+class Training(StrEnum):
+    """Where the training jobs a service queues run."""
+
+    POOL = "pool"
+    """In a pool of training processes, claimed from the queue: what a server does."""
+    HERE = "here"
+    """In this process, as they are queued: ``mlapi train --wait`` without a server."""
+    ELSEWHERE = "elsewhere"
+    """Nowhere here: they stay queued for a server to claim."""
+
+
+def dispatcher_for(
+    training: Training, settings: Settings, jobs: JobStore, activate: Activate
+) -> "Dispatcher | None":
+    """Make what runs the training jobs a service queues.
+
+    Args:
+        training: Where they run.
+        settings: Pool size, heartbeat timeout and what the jobs need.
+        jobs: Where their rows are.
+        activate: Serves a registered version from this process and records it active.
+
+    Returns:
+        The dispatcher; None if the jobs are left for a server.
+    """
+    if training is Training.POOL:
+        return PoolDispatcher(settings, jobs, activate)
+    if training is Training.HERE:
+        return InlineDispatcher(settings, jobs, activate)
+    return None
 
 
 def _worker_id(kind: str) -> str:
@@ -87,7 +125,7 @@ class PoolDispatcher:
 
     Args:
         settings: Pool size, heartbeat timeout and what the jobs need.
-        jobs: The job rows.
+        jobs: Where the jobs' rows are: any server process may claim them.
         activate: Serves a registered version from this process and records it active.
     """
 
@@ -130,13 +168,9 @@ class PoolDispatcher:
             await to_thread.run_sync(lambda: pool.shutdown(wait=idle, cancel_futures=True))
 
     async def _dispatch(self) -> None:
-        await to_thread.run_sync(self._jobs.sweep, self._settings.job_stale_seconds)
         loop = asyncio.get_running_loop()
-        last_sweep = loop.time()
+        last_sweep = -math.inf  # jobs a previous process left running are swept first
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=HEARTBEAT_SECONDS)
-            self._wakeup.clear()
             try:
                 if loop.time() - last_sweep > HEARTBEAT_SECONDS * 2:
                     last_sweep = loop.time()
@@ -150,6 +184,9 @@ class PoolDispatcher:
                     task.add_done_callback(self._running.discard)
             except Exception:
                 logger.exception("the training dispatcher failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=HEARTBEAT_SECONDS)
+            self._wakeup.clear()
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -201,7 +238,7 @@ class InlineDispatcher:
 
     Args:
         settings: What the jobs need.
-        jobs: The job rows.
+        jobs: Where the jobs' rows are.
         activate: Serves a registered version and records it active.
     """
 
@@ -226,6 +263,10 @@ class InlineDispatcher:
         await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _run(self, job: TrainingJob) -> None:
-        version = await to_thread.run_sync(execute_job, job.id, self._settings_json)
-        if version is not None:
-            await finish_job(self._jobs, job, version, self._activate)
+        try:
+            version = await to_thread.run_sync(execute_job, job.id, self._settings_json)
+            if version is not None:
+                await finish_job(self._jobs, job, version, self._activate)
+        except Exception as error:  # nothing here sweeps: a job left running would never end
+            logger.exception("could not run training job %s", job.id)
+            await to_thread.run_sync(self._jobs.fail, job.id, describe(error))

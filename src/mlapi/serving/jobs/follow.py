@@ -17,7 +17,7 @@ async def follow_job(
 
     Args:
         get_job: Reads a job by id: :meth:`Service.job`, or a client's over HTTP.
-        job_id: The job.
+        job_id: Which job.
         progress: Told the job's progress, from 0 to 1, at each look.
         poll: Seconds between looks.
 

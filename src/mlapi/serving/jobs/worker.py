@@ -71,12 +71,11 @@ def execute_job(
         version = registry.register(classifier, created_by=job.created_by)
         jobs.record_version(job_id, version.version)
         return version.version
-    except MlapiError as error:  # the request or the data: the job's error says it all
-        logger.info("training job %s failed: %s", job_id, error)
-        jobs.fail(job_id, describe(error))
-        return None
     except Exception as error:
-        logger.exception("training job %s failed", job_id)
+        if isinstance(error, MlapiError):  # the request or the data: its error says it all
+            logger.info("training job %s failed: %s", job_id, error)
+        else:
+            logger.exception("training job %s failed", job_id)
         jobs.fail(job_id, describe(error))
         return None
     finally:
@@ -110,9 +109,6 @@ def exit_with_parent(parent: int) -> None:
 
 def describe(error: BaseException) -> str:
     """Say what went wrong, for a job's error field.
-
-    Args:
-        error: The exception.
 
     Returns:
         One line for domain errors; the exception's type and message otherwise.
