@@ -3,6 +3,10 @@
 Each server runs alone on core 0 (taskset), wrk on core 1. The servers take turns, round
 after round, so machine noise hits all of them alike; the table reports medians and the
 ratio of each to the article's app. Usage: ``python benchmarks/run.py [--rounds 3]``.
+
+``--against REV`` adds mlapi as it was at a git revision (checked out in a scratch
+worktree, run with the same packages), so a change to the request path is measured
+against what it replaces in the same run.
 """
 
 import argparse
@@ -46,10 +50,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(app: str, port: int, folder: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MLAPI_MODEL_DIR": str(folder / "models"), "PYTHONPATH": str(HERE.parent)}
+def start(app: str, port: int, folder: Path, source: Path | None = None) -> subprocess.Popen[bytes]:
+    path = os.pathsep.join(str(entry) for entry in (source, HERE.parent) if entry)
+    env = {**os.environ, "MLAPI_MODEL_DIR": str(folder / "models"), "PYTHONPATH": path}
     command = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", app, "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning"]
+    folder.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(command, env=env, cwd=folder)
     deadline = time.monotonic() + 30
     url = f"http://127.0.0.1:{port}/predict"
@@ -85,29 +91,62 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--against", metavar="REV", help="also run mlapi as of this revision")
     options = parser.parse_args()
     wrk = ensure_wrk()
     samples: dict[tuple[str, int], list[dict[str, float]]] = {}
+    servers: dict[str, tuple[str, Path | None]] = {
+        name: (app, None) for name, app in SERVERS.items()
+    }
     with tempfile.TemporaryDirectory() as scratch:
-        for round_number in range(options.rounds):
-            for name, app in SERVERS.items():
-                port = free_port()
-                process = start(app, port, Path(scratch))
-                try:
-                    for connections in options.connections:
-                        load(wrk, port, connections, 2)  # warm-up
-                        sample = load(wrk, port, connections, options.seconds)
-                        samples.setdefault((name, connections), []).append(sample)
-                        print(f"round {round_number + 1} {name:<28} c={connections:<3} {sample}")
-                finally:
-                    process.terminate()
-                    process.wait()
+        if options.against:
+            tree = Path(scratch) / "against"
+            git = ["git", "-C", str(HERE.parent)]
+            subprocess.run(
+                [*git, "worktree", "add", "--detach", str(tree), options.against], check=True
+            )
+            servers[f"mlapi /predict @ {options.against}"] = ("mlapi.main:app", tree / "src")
+        try:
+            run_rounds(wrk, servers, options, samples, Path(scratch))
+        finally:
+            if options.against:
+                subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
+    report(servers, options.connections, samples)
+
+
+def run_rounds(
+    wrk: str,
+    servers: dict[str, tuple[str, Path | None]],
+    options: argparse.Namespace,
+    samples: dict[tuple[str, int], list[dict[str, float]]],
+    scratch: Path,
+) -> None:
+    for round_number in range(options.rounds):
+        for name, (app, source) in servers.items():
+            port = free_port()
+            process = start(app, port, scratch / name.replace(" ", "_").replace("/", ""), source)
+            try:
+                for connections in options.connections:
+                    load(wrk, port, connections, 2)  # warm-up
+                    sample = load(wrk, port, connections, options.seconds)
+                    samples.setdefault((name, connections), []).append(sample)
+                    print(f"round {round_number + 1} {name:<28} c={connections:<3} {sample}")
+            finally:
+                process.terminate()
+                process.wait()
+
+
+def report(
+    servers: dict[str, tuple[str, Path | None]],
+    connections_list: list[int],
+    samples: dict[tuple[str, int], list[dict[str, float]]],
+) -> None:
     baseline = "article app (seed)"
     lines = ["| server | connections | median req/s | vs article | median p99 ms | non-2xx |"]
     lines.append("| --- | --- | --- | --- | --- | --- |")
-    for connections in options.connections:
+    for connections in connections_list:
         base = statistics.median(s["rps"] for s in samples[(baseline, connections)])
-        for name in SERVERS:
+        for name in servers:
             runs = samples[(name, connections)]
             rps = statistics.median(s["rps"] for s in runs)
             p99 = statistics.median(s["p99_ms"] for s in runs)

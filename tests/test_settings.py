@@ -1,14 +1,21 @@
 """Settings: defaults, and the priority of arguments, environment and TOML file."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sklearn.ensemble import GradientBoostingClassifier
 
 from mlapi.ml import IrisClassifier
 from mlapi.settings import LogLevel, Settings
+from tests.e2e.conftest import free_port
+
+#: Safety net for a server that should refuse to start; not a performance assertion.
+SERVE_EXIT_SECONDS = 60
 
 
 def _write(path: Path, text: str) -> Path:
@@ -118,6 +125,84 @@ def test_unknown_key_in_config_file_is_rejected(tmp_path: Path) -> None:
         Settings()
 
 
+def test_unknown_environment_variable_is_refused_naming_the_setting_meant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLAPI_MODEL_DIRS", "/srv/models")
+
+    with pytest.raises(ValueError, match=r"MLAPI_MODEL_DIRS \(did you mean MLAPI_MODEL_DIR\?\)"):
+        Settings()
+
+
+def test_every_unknown_environment_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLAPI_PROT", "9001")
+    monkeypatch.setenv("MLAPI_ZZZ", "1")
+
+    with pytest.raises(ValueError, match="name no setting") as raised:
+        Settings()
+
+    assert "MLAPI_PROT (did you mean MLAPI_PORT?)" in str(raised.value)
+    assert "MLAPI_ZZZ" in str(raised.value)
+    assert "MLAPI_ZZZ (did you mean" not in str(raised.value)
+
+
+def test_unknown_lower_case_environment_variable_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("mlapi_model_dirs", "/srv/models")
+
+    with pytest.raises(ValueError, match=r"mlapi_model_dirs \(did you mean MLAPI_MODEL_DIR\?\)"):
+        Settings()
+
+
+def test_lower_case_spelling_of_a_setting_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("mlapi_port", "9003")
+
+    assert Settings().port == 9003
+
+
+def test_config_file_variable_is_not_reported_as_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLAPI_CONFIG_FILE", str(_write(tmp_path / "named.toml", "port = 7003\n")))
+    monkeypatch.setenv("MLAPI_MODEL_DIRS", "/srv/models")
+
+    with pytest.raises(ValueError, match="name no setting") as raised:
+        Settings()
+
+    assert "CONFIG_FILE" not in str(raised.value)
+    monkeypatch.delenv("MLAPI_MODEL_DIRS")
+    assert Settings().port == 7003
+
+
+def test_serve_with_an_unknown_environment_variable_exits_naming_it(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLAPI_")}
+    env["MLAPI_MODEL_DIR"] = str(tmp_path / "models")
+    env["MLAPI_MODEL_DIRS"] = str(tmp_path / "typo")
+    command = [sys.executable, "-m", "mlapi", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(free_port())]
+    with subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            _, errors = process.communicate(timeout=SERVE_EXIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail("mlapi serve started despite an unknown MLAPI_ variable")
+
+    assert process.returncode != 0
+    assert "MLAPI_MODEL_DIRS (did you mean MLAPI_MODEL_DIR?)" in errors
+    assert "Traceback" not in errors
+    assert not (tmp_path / "models").exists()
+
+
 def test_hyperparameters_json_environment_variable_is_parsed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -157,6 +242,7 @@ def test_unknown_default_algorithm_is_a_validation_error(
         ("port", 65536),
         ("workers", 0),
         ("test_size", 1.0),
+        ("random_state", 2**31),
         ("max_body_bytes", 10),
         ("training_workers", 0),
         ("poll_interval", 0),
@@ -254,12 +340,33 @@ def test_settings_fixture_uses_private_folders(settings: Settings, tmp_path: Pat
     assert settings.cache_dir == tmp_path / "cache"
 
 
-def test_classifier_options_build_a_classifier_that_trains_as_configured(
+def test_classifier_options_carry_the_split_and_downloads_but_no_training_defaults(
     tmp_path: Path,
 ) -> None:
     settings = Settings(
         default_algorithm="gradient_boosting",
         hyperparameters={"gradient_boosting": {"n_estimators": 7}},
+        test_size=0.4,
+        random_state=3,
+        cache_dir=tmp_path / "downloads",
+        download_max_bytes=1000,
+        download_timeout=3.0,
+    )
+
+    # The configured algorithm and hyperparameters are resolved in the service layer.
+    assert settings.classifier_options() == {
+        "test_size": 0.4,
+        "random_state": 3,
+        "cache_dir": tmp_path / "downloads",
+        "download_max_bytes": 1000,
+        "download_timeout": 3.0,
+    }
+
+
+def test_classifier_options_build_a_classifier_that_splits_as_configured(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
         test_size=0.4,
         cache_dir=tmp_path / "downloads",
         download_max_bytes=1000,
@@ -270,8 +377,6 @@ def test_classifier_options_build_a_classifier_that_trains_as_configured(
     data = classifier.dataset()
     evaluation = classifier.train(data["X"], data["y"])
 
-    assert isinstance(classifier.estimator, GradientBoostingClassifier)
-    assert classifier.estimator.n_estimators == 7
     assert evaluation.test_rows == 60
     assert classifier.cache_dir == tmp_path / "downloads"
     assert (classifier.download_max_bytes, classifier.download_timeout) == (1000, 3.0)

@@ -1,32 +1,23 @@
-"""The REST app: :func:`create_app` wires settings, the active model, routes and errors.
+"""The REST app: :func:`create_app` wires settings, the service, routes and errors.
 
 ``app`` is the article's module-level instance, so ``uvicorn mlapi.main:app`` serves it.
 """
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
-from mlapi.api.deps import Training
 from mlapi.api.errors import install_error_handlers
 from mlapi.api.middleware import RequestLimitsMiddleware
 from mlapi.api.routes import health, jobs, models, predict, seed
 from mlapi.api.schemas import Problem
-from mlapi.serving.active_model import ActiveModel
-from mlapi.serving.database import make_engine, migrate
-from mlapi.serving.jobs import JobStore, TrainingJob, TrainingRunner
-from mlapi.serving.registry import Registry
-from mlapi.serving.store import ModelStore
+from mlapi.serving.service import Service
 from mlapi.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
 API for ml model: classify observations with a trained model, retrain it, and see what
@@ -50,34 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or Settings()
     _configure_logging(settings)
-    engine = make_engine(settings.registry_url)
-    registry = Registry(engine, ModelStore(settings.model_dir))
-    job_store = JobStore(engine)
-    active_model = ActiveModel(settings, registry)
-
-    async def activate_registered(job: TrainingJob, version: int) -> None:
-        await active_model.activate(version, f"training job {job.id}")
-
-    runner = TrainingRunner(settings, job_store, activate_registered)
+    service = Service(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async def start() -> None:
-            await to_thread.run_sync(migrate, engine)
-            await to_thread.run_sync(active_model.load)
-            runner.start()
-
-        starting = asyncio.create_task(start(), name="start-up")
-        starting.add_done_callback(_log_failure)
-        watching = asyncio.create_task(active_model.watch(), name="registry-watch")
-        try:
+        async with service.running():
             yield
-        finally:
-            for task in (starting, watching):
-                task.cancel()
-            await asyncio.gather(starting, watching, return_exceptions=True)
-            await runner.stop()
-            engine.dispose()
 
     app = FastAPI(
         title="MLAPI Template",
@@ -86,9 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.active_model = active_model
-    app.state.registry = registry
-    app.state.training = Training(job_store, runner)
+    app.state.service = service
     install_error_handlers(app)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in (seed.router, predict.router, models.router, jobs.router, health.router):
@@ -127,11 +94,6 @@ def _configure_logging(settings: Settings) -> None:
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
         package_logger.addHandler(handler)
         package_logger.propagate = False
-
-
-def _log_failure(task: "asyncio.Task[None]") -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("the model failed to load", exc_info=task.exception())
 
 
 app = create_app()

@@ -2,9 +2,13 @@
 
 Values come, highest priority first, from arguments, ``MLAPI_*`` environment variables,
 the TOML file named by ``MLAPI_CONFIG_FILE`` (or ``mlapi.toml`` in the working folder),
-and the defaults below. Nothing else in mlapi reads the environment.
+and the defaults below. Nothing else in mlapi reads the environment. A name that is no
+setting is refused, in the file and in the environment alike: a misspelt
+``MLAPI_MODEL_DIRS`` stops the start-up, saying which setting was probably meant, rather
+than leaving the default in place unnoticed.
 """
 
+import difflib
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -83,7 +87,11 @@ class Settings(BaseSettings):
         default=0.2, gt=0, lt=1, description="Share of rows held out to evaluate a model."
     )
     random_state: int = Field(
-        default=0, ge=0, le=2**32 - 1, description="Seed of the held-out split."
+        # Recorded with each training job in a 32-bit SQL INTEGER.
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="Seed of the held-out split.",
     )
     ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM).")
     ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
@@ -131,6 +139,7 @@ class Settings(BaseSettings):
         Returns:
             The sources, highest priority first.
         """
+        _refuse_unknown_variables(settings_cls)
         named = os.environ.get(CONFIG_FILE_VARIABLE)
         config_file = Path(named) if named else DEFAULT_CONFIG_FILE
         if named and not config_file.is_file():
@@ -160,11 +169,39 @@ class Settings(BaseSettings):
             Keyword arguments for ``IrisClassifier(...)`` or ``IrisClassifier.load(...)``.
         """
         return {
-            "hyperparameter_defaults": self.hyperparameters,
-            "default_algorithm": self.default_algorithm,
             "test_size": self.test_size,
             "random_state": self.random_state,
             "cache_dir": self.cache_dir,
             "download_max_bytes": self.download_max_bytes,
             "download_timeout": self.download_timeout,
         }
+
+
+def _refuse_unknown_variables(settings_cls: type[BaseSettings]) -> None:
+    """Raise if an ``MLAPI_*`` environment variable names no setting.
+
+    Args:
+        settings_cls: The settings class, whose fields are the known names.
+
+    Raises:
+        ValueError: Naming each unknown variable and the setting it probably meant.
+    """
+    known = {f"MLAPI_{name.upper()}" for name in settings_cls.model_fields}
+    known.add(CONFIG_FILE_VARIABLE)
+    unknown = sorted(
+        name
+        for name in os.environ
+        if name.upper().startswith("MLAPI_") and name.upper() not in known
+    )
+    if not unknown:
+        return
+    # Compared without the common prefix, which would make every name look alike.
+    settings = {name.removeprefix("MLAPI_"): name for name in sorted(known)}
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name.upper().removeprefix("MLAPI_"), settings, n=1)
+        hints.append(f"{name} (did you mean {settings[close[0]]}?)" if close else name)
+    raise ValueError(
+        f"environment variables that name no setting: {', '.join(hints)}; "
+        "see the configuration reference for the settings there are"
+    )

@@ -69,11 +69,12 @@ def shared_client(
 
 @pytest.fixture
 def settings_with_defaults(tmp_path: Path) -> Iterator[TestClient]:
-    """A started app whose settings give gradient boosting 7 estimators by default."""
+    """A started app whose settings make gradient boosting, with 7 estimators, the default."""
     yield from started(
         Settings(
             model_dir=str(tmp_path / "models"),
             cache_dir=tmp_path / "cache",
+            default_algorithm="gradient_boosting",
             hyperparameters={"gradient_boosting": {"n_estimators": 7}},
         )
     )

@@ -116,7 +116,7 @@ def test_health_probes_answer(shared_server: LiveServer) -> None:
 
 def test_cli_predict_asks_a_running_server(shared_server: LiveServer) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mlapi", "predict", "5.1,3.5,1.4,0.2", "--url", shared_server.url],
+        [sys.executable, "-m", "mlapi", "--url", shared_server.url, "predict", "5.1,3.5,1.4,0.2"],
         capture_output=True,
         text=True,
         check=True,

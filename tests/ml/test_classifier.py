@@ -8,12 +8,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from mlapi.ml import Evaluation, InvalidInputError, IrisClassifier, ModelFileError, persistence
-from mlapi.ml.classifier import bundled_model_bytes
-from mlapi.ml.errors import FieldError
+from mlapi.ml import (
+    Evaluation,
+    FieldError,
+    Input,
+    InvalidInputError,
+    IrisClassifier,
+    ModelFileError,
+    datasets,
+    persistence,
+)
 
 SETOSA_ROW = [5.1, 3.5, 1.4, 0.2]
 CLASS_NAMES = ["setosa", "versicolor", "virginica"]
@@ -38,8 +45,8 @@ def _trained(iris: dict[str, Any], **options: Any) -> IrisClassifier:
     return classifier
 
 
-def _locations(error: InvalidInputError) -> list[tuple[str | int, ...]]:
-    return [field.location for field in error.errors]
+def _locations(error: InvalidInputError) -> list[tuple[Input, tuple[str | int, ...]]]:
+    return [(field.input, field.location) for field in error.errors]
 
 
 class _Counting:
@@ -57,20 +64,12 @@ class _Counting:
 # The data set
 
 
-def test_dataset_has_150_rows_of_4_features(iris: dict[str, Any]) -> None:
-    assert iris["X"].shape == (150, 4)
-    assert iris["X"].dtype == np.float64
-    assert iris["y"].shape == (150,)
-    assert sorted(set(iris["y"].tolist())) == [0, 1, 2]
+def test_dataset_is_the_iris_data_set(iris: dict[str, Any]) -> None:
+    expected = datasets.iris()
 
-
-def test_dataset_names_features_and_classes(iris: dict[str, Any]) -> None:
-    assert iris["feature_names"] == [
-        "sepal length (cm)",
-        "sepal width (cm)",
-        "petal length (cm)",
-        "petal width (cm)",
-    ]
+    assert iris["X"].tolist() == expected["X"].tolist()
+    assert iris["y"].tolist() == expected["y"].tolist()
+    assert iris["feature_names"] == expected["feature_names"]
     assert iris["class_names"] == CLASS_NAMES
 
 
@@ -101,27 +100,13 @@ def test_train_algorithm_argument_overrides_gradient_boosting_flag(iris: dict[st
     assert isinstance(classifier.estimator, DecisionTreeClassifier)
 
 
-def test_constructor_default_algorithm_is_trained_without_flag(iris: dict[str, Any]) -> None:
-    classifier = IrisClassifier(
-        default_algorithm="gradient_boosting",
-        hyperparameter_defaults={"gradient_boosting": {"n_estimators": 5}},
-    )
-
-    classifier.train(iris["X"], iris["y"])
-
-    assert isinstance(classifier.estimator, GradientBoostingClassifier)
-
-
-def test_constructor_rejects_unknown_default_algorithm() -> None:
-    with pytest.raises(InvalidInputError) as caught:
-        IrisClassifier(default_algorithm="random_forest")
-
-    assert _locations(caught.value) == [("algorithm",)]
-
-
 @pytest.mark.parametrize(
     ("algorithm", "options"),
-    [("decision_tree", {}), ("gradient_boosting", {"n_estimators": 20})],
+    [
+        ("decision_tree", {}),
+        ("gradient_boosting", {"n_estimators": 20}),
+        ("hist_gradient_boosting", {"max_iter": 20}),
+    ],
 )
 def test_train_returns_accurate_evaluation_on_30_held_out_rows(
     iris: dict[str, Any], algorithm: str, options: dict[str, Any]
@@ -173,7 +158,7 @@ def test_train_rejects_unknown_hyperparameter_naming_it(iris: dict[str, Any]) ->
     with pytest.raises(InvalidInputError) as caught:
         classifier.train(iris["X"], iris["y"], bogus=1)
 
-    assert _locations(caught.value) == [("hyperparameters", "bogus")]
+    assert _locations(caught.value) == [(Input.HYPERPARAMETERS, ("bogus",))]
     assert classifier.estimator is None
 
 
@@ -181,45 +166,37 @@ def test_train_rejects_out_of_range_hyperparameter_naming_it(iris: dict[str, Any
     with pytest.raises(InvalidInputError) as caught:
         IrisClassifier().train(iris["X"], iris["y"], gradient_boosting=True, n_estimators=0)
 
-    assert _locations(caught.value) == [("hyperparameters", "n_estimators")]
+    assert _locations(caught.value) == [(Input.HYPERPARAMETERS, ("n_estimators",))]
     assert "n_estimators" in str(caught.value)
+
+
+def test_train_hist_gradient_boosting_runs_the_asked_iterations(iris: dict[str, Any]) -> None:
+    classifier = _trained(iris, algorithm="hist_gradient_boosting", max_iter=20)
+
+    assert isinstance(classifier.estimator, HistGradientBoostingClassifier)
+    assert classifier.estimator.n_iter_ == 20
+    assert classifier.metadata is not None
+    assert classifier.metadata.algorithm == "hist_gradient_boosting"
+    assert classifier.metadata.hyperparameters["max_iter"] == 20
+
+
+def test_train_rejects_bad_hist_gradient_boosting_hyperparameter_naming_it(
+    iris: dict[str, Any],
+) -> None:
+    classifier = IrisClassifier()
+
+    with pytest.raises(InvalidInputError) as caught:
+        classifier.train(iris["X"], iris["y"], algorithm="hist_gradient_boosting", max_iter=0)
+
+    assert _locations(caught.value) == [(Input.HYPERPARAMETERS, ("max_iter",))]
+    assert classifier.estimator is None
 
 
 def test_train_rejects_unknown_algorithm(iris: dict[str, Any]) -> None:
     with pytest.raises(InvalidInputError) as caught:
         IrisClassifier().train(iris["X"], iris["y"], algorithm="svm")
 
-    assert _locations(caught.value) == [("algorithm",)]
-
-
-def test_train_applies_configured_hyperparameter_defaults(iris: dict[str, Any]) -> None:
-    classifier = IrisClassifier(hyperparameter_defaults={"gradient_boosting": {"n_estimators": 7}})
-
-    classifier.train(iris["X"], iris["y"], gradient_boosting=True)
-
-    assert classifier.estimator.n_estimators == 7
-    assert len(classifier.estimator.estimators_) == 7
-    assert classifier.metadata is not None
-    assert classifier.metadata.hyperparameters["n_estimators"] == 7
-
-
-def test_train_explicit_hyperparameter_beats_configured_default(iris: dict[str, Any]) -> None:
-    classifier = IrisClassifier(
-        hyperparameter_defaults={"gradient_boosting": {"n_estimators": 7, "max_depth": 2}}
-    )
-
-    classifier.train(iris["X"], iris["y"], gradient_boosting=True, n_estimators=3)
-
-    assert classifier.estimator.n_estimators == 3
-    assert classifier.estimator.max_depth == 2
-
-
-def test_train_ignores_defaults_configured_for_another_algorithm(iris: dict[str, Any]) -> None:
-    classifier = IrisClassifier(hyperparameter_defaults={"gradient_boosting": {"n_estimators": 7}})
-
-    classifier.train(iris["X"], iris["y"])
-
-    assert isinstance(classifier.estimator, DecisionTreeClassifier)
+    assert _locations(caught.value) == [(Input.ALGORITHM, ())]
 
 
 def test_train_rejects_x_and_y_of_different_lengths(iris: dict[str, Any]) -> None:
@@ -261,7 +238,12 @@ def test_predict_returns_argmax_of_probability(tree: IrisClassifier, iris: dict[
 
 
 @pytest.mark.parametrize(
-    ("algorithm", "options"), [("decision_tree", {}), ("gradient_boosting", {"n_estimators": 5})]
+    ("algorithm", "options"),
+    [
+        ("decision_tree", {}),
+        ("gradient_boosting", {"n_estimators": 5}),
+        ("hist_gradient_boosting", {"max_iter": 5}),
+    ],
 )
 def test_predict_calls_predict_proba_once_and_never_predict(
     iris: dict[str, Any], algorithm: str, options: dict[str, Any]
@@ -292,8 +274,8 @@ def test_predict_rejects_row_of_wrong_width_naming_it(tree: IrisClassifier) -> N
         tree.predict([SETOSA_ROW, [1.0, 2.0, 3.0], SETOSA_ROW, [*SETOSA_ROW, 1.0]])
 
     assert caught.value.errors == [
-        FieldError(("data", 1), "must have exactly 4 values", "wrong_width"),
-        FieldError(("data", 3), "must have exactly 4 values", "wrong_width"),
+        FieldError(Input.ROWS, (1,), "must have exactly 4 values", "wrong_width"),
+        FieldError(Input.ROWS, (3,), "must have exactly 4 values", "wrong_width"),
     ]
 
 
@@ -301,7 +283,7 @@ def test_predict_rejects_row_that_is_not_a_list(tree: IrisClassifier) -> None:
     with pytest.raises(InvalidInputError) as caught:
         tree.predict([SETOSA_ROW, 5.0])
 
-    assert _locations(caught.value) == [("data", 1)]
+    assert _locations(caught.value) == [(Input.ROWS, (1,))]
 
 
 def test_predict_rejects_row_with_nan_naming_the_cell(tree: IrisClassifier) -> None:
@@ -309,7 +291,7 @@ def test_predict_rejects_row_with_nan_naming_the_cell(tree: IrisClassifier) -> N
         tree.predict([[5.1, 3.5, float("nan"), 0.2]])
 
     assert caught.value.errors == [
-        FieldError(("data", 0, 2), "must be a finite number", "finite"),
+        FieldError(Input.ROWS, (0, 2), "must be a finite number", "finite"),
     ]
 
 
@@ -320,14 +302,14 @@ def test_predict_rejects_row_with_infinity_naming_the_cell(
     with pytest.raises(InvalidInputError) as caught:
         tree.predict([SETOSA_ROW, [value, 3.5, 1.4, 0.2]])
 
-    assert _locations(caught.value) == [("data", 1, 0)]
+    assert _locations(caught.value) == [(Input.ROWS, (1, 0))]
 
 
 def test_predict_rejects_empty_list(tree: IrisClassifier) -> None:
     with pytest.raises(InvalidInputError) as caught:
         tree.predict([])
 
-    assert caught.value.errors == [FieldError(("data",), "must not be empty", "empty")]
+    assert caught.value.errors == [FieldError(Input.ROWS, (), "must not be empty", "empty")]
 
 
 def test_predict_rejects_text_values(tree: IrisClassifier) -> None:
@@ -348,9 +330,9 @@ def test_predict_lists_at_most_20_bad_cells_and_counts_the_rest(tree: IrisClassi
 
     errors = caught.value.errors
     assert len(errors) == 21
-    assert errors[0].location == ("data", 0, 0)
-    assert errors[19].location == ("data", 4, 3)
-    assert errors[20] == FieldError(("data",), "and 4 more", "truncated")
+    assert (errors[0].input, errors[0].location) == (Input.ROWS, (0, 0))
+    assert (errors[19].input, errors[19].location) == (Input.ROWS, (4, 3))
+    assert errors[20] == FieldError(Input.ROWS, (), "and 4 more", "truncated")
 
 
 def test_predict_on_untrained_classifier_raises_invalid_input() -> None:
@@ -517,6 +499,16 @@ def test_train_refuses_data_too_small_to_hold_out_every_class() -> None:
         )
 
 
+def test_train_refuses_a_class_whose_only_row_is_held_out(iris: dict[str, Any]) -> None:
+    rows = [*range(100), 100]  # a single virginica, which the split of seed 1 holds out
+    classifier = IrisClassifier(random_state=1)
+
+    with pytest.raises(InvalidInputError, match="no training rows of class virginica"):
+        classifier.train(iris["X"][rows], iris["y"][rows])
+
+    assert classifier.estimator is None
+
+
 def test_train_refuses_a_single_class_for_gradient_boosting() -> None:
     data = IrisClassifier.dataset()
     with pytest.raises(InvalidInputError, match="cannot train"):
@@ -536,25 +528,8 @@ def test_train_records_dataset_name_checksum_and_training_time(iris: dict[str, A
     assert metadata.dataset_name == "iris-copy"
     assert metadata.training_seconds > 0
     assert len(metadata.dataset_checksum) == 64
+    assert metadata.dataset_checksum == datasets.checksum(iris["X"], iris["y"])
     assert metadata.dataset_checksum == _trained(iris).metadata.dataset_checksum  # type: ignore[union-attr]
-
-
-def test_dataset_checksum_changes_with_a_single_value(iris: dict[str, Any]) -> None:
-    features = iris["X"].copy()
-    features[0, 0] += 0.1
-    changed = IrisClassifier()
-    changed.train(features, iris["y"])
-
-    assert changed.metadata.dataset_checksum != _trained(iris).metadata.dataset_checksum  # type: ignore[union-attr]
-
-
-def test_dataset_checksum_changes_with_a_single_class(iris: dict[str, Any]) -> None:
-    target = iris["y"].copy()
-    target[0] = 1
-    changed = IrisClassifier()
-    changed.train(iris["X"], target)
-
-    assert changed.metadata.dataset_checksum != _trained(iris).metadata.dataset_checksum  # type: ignore[union-attr]
 
 
 def test_train_reports_gradient_boosting_progress_stage_by_stage(iris: dict[str, Any]) -> None:
@@ -594,7 +569,7 @@ def test_to_bytes_of_a_loaded_model_is_the_file_it_came_from(tree: IrisClassifie
     data = tree.to_bytes()
 
     assert IrisClassifier.from_bytes(data).to_bytes() == data
-    assert IrisClassifier.load().to_bytes() == bundled_model_bytes()
+    assert IrisClassifier.load().to_bytes() == persistence.bundled_model_bytes()
 
 
 def test_to_bytes_after_retraining_is_the_new_model(iris: dict[str, Any]) -> None:

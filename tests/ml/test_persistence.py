@@ -1,11 +1,18 @@
-"""Model files: the allow-list refuses crafted files before any of their code can run."""
+"""Model files: the allow-list refuses crafted files before any of their code can run.
+
+The allow-list comes from the caller, never from the file: the default one covers decision
+trees and gradient boosting; a model of another algorithm is loaded with the types its own
+file held when it was trained (:attr:`IrisClassifier.trusted_types`).
+"""
 
 import hashlib
 import io
 import json
 import os
+import re
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +20,15 @@ import pytest
 import skops.io as sio
 
 from mlapi.ml import CATALOGUE, IrisClassifier, ModelFileError, persistence
-from mlapi.ml.estimators import trusted_types
+
+DEFAULT = persistence.DEFAULT_TRUSTED_TYPES
+TREE = "sklearn.tree._tree.Tree"
+TREE_PREDICTOR = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+#: Hyperparameters that keep each algorithm's training short.
+SMALL: dict[str, dict[str, Any]] = {
+    "gradient_boosting": {"n_estimators": 10},
+    "hist_gradient_boosting": {"max_iter": 10},
+}
 
 
 class MarkerWriter:
@@ -65,11 +80,26 @@ def _rewrite_schema(data: bytes, old: dict[str, str], new: dict[str, str]) -> by
     return out.getvalue()
 
 
-def _trained(algorithm: str) -> IrisClassifier:
-    classifier = IrisClassifier()
-    data = classifier.dataset()
-    classifier.train(data["X"], data["y"], algorithm=algorithm)
-    return classifier
+@pytest.fixture(scope="module")
+def trained() -> Callable[[str], IrisClassifier]:
+    """Train a small model of an algorithm on first use; later calls share it (read only)."""
+    classifiers: dict[str, IrisClassifier] = {}
+
+    def get(algorithm: str) -> IrisClassifier:
+        if algorithm not in classifiers:
+            classifier = IrisClassifier()
+            data = classifier.dataset()
+            classifier.train(data["X"], data["y"], algorithm=algorithm, **SMALL.get(algorithm, {}))
+            classifiers[algorithm] = classifier
+        return classifiers[algorithm]
+
+    return get
+
+
+def _file_of(classifier: IrisClassifier) -> bytes:
+    """A fresh model file of the classifier's estimator and metadata."""
+    assert classifier.metadata is not None
+    return persistence.dumps(classifier.estimator, classifier.metadata.to_dict())
 
 
 def test_marker_payload_runs_code_when_skops_is_told_to_trust_it(tmp_path: Path) -> None:
@@ -88,7 +118,7 @@ def test_loads_refuses_untrusted_class_without_running_its_code(tmp_path: Path) 
     data = _model_shaped(MarkerWriter(marker))
 
     with pytest.raises(ModelFileError, match=MARKER_TYPE):
-        persistence.loads(data)
+        persistence.loads(data, DEFAULT)
 
     assert not marker.exists()
 
@@ -117,57 +147,63 @@ def test_loads_refuses_file_naming_dangerous_callable(module: str, name: str) ->
     assert sio.get_untrusted_types(data=crafted) == [f"{module}.{name}"]
 
     with pytest.raises(ModelFileError, match=rf"untrusted types, refused: {module}\.{name}"):
-        persistence.loads(crafted)
+        persistence.loads(crafted, DEFAULT)
 
 
-def test_loads_refuses_truncated_model_file() -> None:
-    data = persistence.dumps(*_estimator_and_metadata("decision_tree"))
+def test_loads_refuses_truncated_model_file(trained: Callable[[str], IrisClassifier]) -> None:
+    data = _file_of(trained("decision_tree"))
 
     with pytest.raises(ModelFileError, match="not a readable model file"):
-        persistence.loads(data[: len(data) // 2])
+        persistence.loads(data[: len(data) // 2], DEFAULT)
 
 
 def test_loads_refuses_random_bytes() -> None:
     noise = hashlib.sha512(b"seed").digest() * 64
 
     with pytest.raises(ModelFileError, match="not a readable model file"):
-        persistence.loads(noise)
+        persistence.loads(noise, DEFAULT)
 
 
 def test_loads_refuses_empty_bytes() -> None:
     with pytest.raises(ModelFileError):
-        persistence.loads(b"")
+        persistence.loads(b"", DEFAULT)
 
 
 def test_loads_refuses_valid_skops_file_holding_a_plain_dict() -> None:
     data = sio.dumps({"weights": [1, 2, 3]})
 
     with pytest.raises(ModelFileError, match="not hold an mlapi model"):
-        persistence.loads(data)
+        persistence.loads(data, DEFAULT)
 
 
-def test_loads_refuses_file_of_unknown_format_version() -> None:
-    estimator, metadata = _estimator_and_metadata("decision_tree")
-    data = sio.dumps({"format": 99, "estimator": estimator, "metadata": metadata})
+def test_loads_refuses_file_of_unknown_format_version(
+    trained: Callable[[str], IrisClassifier],
+) -> None:
+    tree = trained("decision_tree")
+    assert tree.metadata is not None
+    data = sio.dumps(
+        {"format": 99, "estimator": tree.estimator, "metadata": tree.metadata.to_dict()}
+    )
 
     with pytest.raises(ModelFileError, match="known format"):
-        persistence.loads(data)
+        persistence.loads(data, DEFAULT)
 
 
 def test_loads_refuses_model_file_without_a_classifier() -> None:
     data = sio.dumps({"format": persistence.FORMAT_VERSION, "estimator": "tree", "metadata": {}})
 
     with pytest.raises(ModelFileError, match="lacks a classifier"):
-        persistence.loads(data)
+        persistence.loads(data, DEFAULT)
 
 
-def test_dumps_then_loads_returns_equal_metadata_and_same_predictions() -> None:
-    classifier = _trained("decision_tree")
+def test_dumps_then_loads_returns_equal_metadata_and_same_predictions(
+    trained: Callable[[str], IrisClassifier],
+) -> None:
+    classifier = trained("decision_tree")
+    assert classifier.metadata is not None
     rows = classifier.dataset()["X"]
 
-    estimator, metadata = persistence.loads(
-        persistence.dumps(classifier.estimator, classifier.metadata.to_dict())
-    )
+    estimator, metadata = persistence.loads(_file_of(classifier), DEFAULT)
 
     assert metadata == classifier.metadata.to_dict()
     assert (
@@ -203,15 +239,130 @@ def test_write_atomic_failure_removes_temporary_file(tmp_path: Path) -> None:
     assert blocked.is_dir()
 
 
+# Which types a file names, and which the loader trusts
+
+
+def test_file_types_of_a_decision_tree_file_name_the_tree_structure(
+    trained: Callable[[str], IrisClassifier],
+) -> None:
+    assert persistence.file_types(_file_of(trained("decision_tree"))) == [TREE]
+
+
+def test_file_types_are_sorted_and_name_each_type_once(
+    trained: Callable[[str], IrisClassifier],
+) -> None:
+    boosting, hist = trained("gradient_boosting"), trained("hist_gradient_boosting")
+    data = sio.dumps({"hist": hist.estimator, "boosting": boosting.estimator})  # 30 trees
+
+    assert persistence.file_types(data) == [TREE_PREDICTOR, TREE]
+
+
+def test_file_types_of_unreadable_bytes_raise_model_file_error() -> None:
+    with pytest.raises(ModelFileError, match="not a readable model file"):
+        persistence.file_types(b"not a zip archive")
+
+
+@pytest.mark.parametrize("algorithm", ["decision_tree", "gradient_boosting"])
+def test_default_trusted_types_cover_the_article_algorithms(
+    trained: Callable[[str], IrisClassifier], algorithm: str
+) -> None:
+    assert set(persistence.file_types(_file_of(trained(algorithm)))) <= set(DEFAULT)
+
+
+def test_default_trusted_types_cover_the_bundled_model() -> None:
+    data = persistence.bundled_model_bytes()
+
+    assert set(persistence.file_types(data)) <= set(DEFAULT)
+    assert data == (Path(persistence.__file__).parent / "model.skops").read_bytes()
+
+
 @pytest.mark.parametrize("algorithm", list(CATALOGUE))
-def test_trained_estimator_files_name_only_trusted_types(algorithm: str) -> None:
-    data = persistence.dumps(*_estimator_and_metadata(algorithm))
+def test_classifier_trusted_types_are_exactly_the_types_of_its_own_file(
+    trained: Callable[[str], IrisClassifier], algorithm: str
+) -> None:
+    classifier = trained(algorithm)
+    data = classifier.to_bytes()
 
-    untrusted = sio.get_untrusted_types(data=data)
+    assert classifier.trusted_types == persistence.file_types(data)
+    loaded = IrisClassifier.from_bytes(data, trusted_types=classifier.trusted_types)
+    assert loaded.trusted_types == classifier.trusted_types
 
-    assert set(untrusted) <= set(trusted_types())
+
+@pytest.mark.parametrize("algorithm", list(CATALOGUE))
+def test_trained_model_of_every_algorithm_round_trips_with_its_own_trusted_types(
+    trained: Callable[[str], IrisClassifier], algorithm: str
+) -> None:
+    classifier = trained(algorithm)
+    data = classifier.to_bytes()
+    rows = classifier.dataset()["X"].tolist()
+
+    loaded = IrisClassifier.from_bytes(data, trusted_types=classifier.trusted_types)
+
+    assert loaded.checksum == persistence.sha256_hex(data)
+    assert loaded.metadata == classifier.metadata
+    assert type(loaded.estimator) is type(classifier.estimator)
+    assert loaded.predict(rows) == classifier.predict(rows)
 
 
-def _estimator_and_metadata(algorithm: str) -> tuple[Any, dict[str, Any]]:
-    classifier = _trained(algorithm)
-    return classifier.estimator, classifier.metadata.to_dict()
+def test_hist_gradient_boosting_file_holds_a_type_outside_the_default_allow_list(
+    trained: Callable[[str], IrisClassifier],
+) -> None:
+    trusted = trained("hist_gradient_boosting").trusted_types
+
+    assert TREE_PREDICTOR in trusted
+    assert TREE_PREDICTOR not in DEFAULT
+
+
+def test_classifier_load_refuses_hist_gradient_boosting_model_with_the_default_allow_list(
+    trained: Callable[[str], IrisClassifier], tmp_path: Path
+) -> None:
+    classifier = trained("hist_gradient_boosting")
+    path = tmp_path / "hist.skops"
+    path.write_bytes(classifier.to_bytes())  # not save(): the classifier is shared
+
+    with pytest.raises(ModelFileError, match=rf"untrusted types, refused: {TREE_PREDICTOR}"):
+        IrisClassifier.load(path)
+
+
+def test_classifier_load_accepts_hist_gradient_boosting_model_given_its_own_trusted_types(
+    trained: Callable[[str], IrisClassifier], tmp_path: Path
+) -> None:
+    classifier = trained("hist_gradient_boosting")
+    path = tmp_path / "hist.skops"
+    path.write_bytes(classifier.to_bytes())  # not save(): the classifier is shared
+    rows = classifier.dataset()["X"].tolist()
+
+    loaded = IrisClassifier.load(path, trusted_types=classifier.trusted_types)
+
+    assert loaded.metadata == classifier.metadata
+    assert loaded.predict(rows) == classifier.predict(rows)
+
+
+def test_loads_refuses_a_harmless_type_missing_from_the_allow_list(
+    trained: Callable[[str], IrisClassifier],
+) -> None:
+    data = _file_of(trained("decision_tree"))  # its only extra type, Tree, is harmless
+
+    with pytest.raises(ModelFileError, match=rf"untrusted types, refused: {TREE}"):
+        persistence.loads(data, [])
+    with pytest.raises(ModelFileError, match=TREE):
+        persistence.loads(data, [TREE_PREDICTOR])
+
+    estimator, _ = persistence.loads(data, [TREE])
+    assert hasattr(estimator, "predict_proba")
+
+
+@pytest.mark.parametrize("never", ["builtins.eval", "os.system", "subprocess.Popen"])
+def test_loads_never_trusts_a_type_outside_the_trustable_packages(
+    trained: Callable[[str], IrisClassifier], never: str
+) -> None:
+    data = _file_of(trained("decision_tree"))
+
+    with pytest.raises(ModelFileError, match=rf"never trusts: {re.escape(never)}"):
+        persistence.loads(data, [*DEFAULT, never])
+
+
+def test_check_trustable_accepts_the_packages_models_are_made_of() -> None:
+    persistence.check_trustable(
+        ["sklearn.tree._tree.Tree", "numpy.dtype", "scipy.sparse.csr_matrix", "mlapi.ml.x.Y"]
+    )

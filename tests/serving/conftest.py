@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from mlapi.ml import IrisClassifier
 from mlapi.serving.database import make_engine, migrate
-from mlapi.serving.jobs import JobStore
+from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
 from mlapi.settings import Settings

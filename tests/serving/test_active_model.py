@@ -6,15 +6,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from mlapi.ml import InvalidInputError, IrisClassifier, ModelFileError
-from mlapi.ml.classifier import bundled_model_bytes
-from mlapi.ml.persistence import sha256_hex
-from mlapi.serving.active_model import (
-    INLINE_PREDICT_ROWS,
-    ActiveModel,
-    ModelNotReadyError,
-)
-from mlapi.serving.registry import ModelVersion, ModelVersionNotFoundError, Registry
+from mlapi.ml import ModelFileError
+from mlapi.ml.persistence import bundled_model_bytes, sha256_hex
+from mlapi.serving.active_model import ActiveModel
+from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
+from mlapi.serving.records import ModelVersion
+from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
 from mlapi.settings import Settings
 from tests.serving.conftest import Trainer
@@ -29,21 +26,25 @@ def active(registry_settings: Settings, registry: Registry) -> ActiveModel:
     return model
 
 
-def _truncate(version: ModelVersion) -> None:
-    path = Path(version.file_path)
+def _file(registry: Registry, version: ModelVersion) -> Path:
+    return Path(registry.store.path_for(version.checksum))
+
+
+def _truncate(registry: Registry, version: ModelVersion) -> None:
+    path = _file(registry, version)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
-def _corrupt(version: ModelVersion) -> None:
-    path = Path(version.file_path)
+def _corrupt(registry: Registry, version: ModelVersion) -> None:
+    path = _file(registry, version)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
 
 
-def _rows(count: int) -> list[list[float]]:
-    iris = IrisClassifier.dataset()["X"].tolist()
-    return [iris[index % len(iris)] for index in range(count)]
+def _same(served: ModelVersion, version: ModelVersion) -> bool:
+    """Whether two records are of the same version, whenever each was read."""
+    return served.checksum == version.checksum and served.version == version.version
 
 
 def test_model_is_not_ready_before_load(registry_settings: Settings, registry: Registry) -> None:
@@ -53,7 +54,7 @@ def test_model_is_not_ready_before_load(registry_settings: Settings, registry: R
     with pytest.raises(ModelNotReadyError):
         _ = model.served
     with pytest.raises(ModelNotReadyError):
-        asyncio.run(model.predict([SETOSA_ROW]))
+        asyncio.run(model.model())
 
 
 def test_load_on_a_new_registry_serves_the_bundled_model_as_version_1(
@@ -95,7 +96,7 @@ def test_load_serves_the_version_already_active(
 
     served = ActiveModel(registry_settings, registry).load()
 
-    assert served.version == version
+    assert _same(served.version, version)
 
 
 def test_activate_serves_the_new_version_at_once(
@@ -105,7 +106,7 @@ def test_activate_serves_the_new_version_at_once(
 
     state = asyncio.run(active.activate(version.version, activated_by="alice"))
 
-    assert active.served.version == version
+    assert _same(active.served.version, version)
     assert (state.version, state.generation) == (version.version, 2)
     assert registry.active() == state
     assert registry.activations()[-1].activated_by == "alice"
@@ -116,7 +117,7 @@ def test_activate_of_a_damaged_version_raises_and_changes_nothing(
 ) -> None:
     before = registry.active()
     version = registry.register(train(), created_by="test")
-    _corrupt(version)
+    _corrupt(registry, version)
 
     with pytest.raises(ModelFileError, match="damaged"):
         asyncio.run(active.activate(version.version, activated_by="test"))
@@ -143,7 +144,7 @@ def test_refresh_follows_an_activation_made_through_another_registry(
     unchanged = asyncio.run(active.refresh())
 
     assert (changed, unchanged) == (True, False)
-    assert active.served.version == version
+    assert _same(active.served.version, version)
 
 
 def test_refresh_without_a_new_activation_changes_nothing(active: ActiveModel) -> None:
@@ -159,13 +160,13 @@ def test_refresh_to_a_damaged_version_keeps_serving_the_current_one(
     good = registry.register(train(), created_by="test")
     asyncio.run(active.activate(good.version, activated_by="test"))
     damaged = registry.register(train(), created_by="test")
-    _truncate(damaged)
+    _truncate(registry, damaged)
     registry.activate(damaged.version, activated_by="someone else")
 
     changed = asyncio.run(active.refresh())
 
     assert changed is True
-    assert active.served.version == good
+    assert _same(active.served.version, good)
     assert asyncio.run(active.refresh()) is False  # not retried at every poll
 
 
@@ -178,12 +179,12 @@ def test_load_falls_back_to_the_newest_other_good_version(
     newer = registry.register(train(), created_by="test")
     broken = registry.register(train(), created_by="test")
     registry.activate(broken.version, activated_by="test")
-    damage(broken)  # type: ignore[operator]
-    _corrupt(newer)
+    damage(registry, broken)  # type: ignore[operator]
+    _corrupt(registry, newer)
 
     served = ActiveModel(registry_settings, registry).load()
 
-    assert served.version == older
+    assert _same(served.version, older)
     assert registry.active().version == broken.version  # type: ignore[union-attr]
 
 
@@ -193,88 +194,21 @@ def test_load_falls_back_to_the_bundled_model_when_nothing_else_loads(
     bundled = registry.get(registry.bootstrap().version)
     broken = registry.register(train(), created_by="test")
     registry.activate(broken.version, activated_by="test")
-    _truncate(broken)
-    _truncate(bundled)
+    _truncate(registry, broken)
+    _truncate(registry, bundled)
 
     served = ActiveModel(registry_settings, registry).load()
 
     assert served.classifier.checksum == sha256_hex(bundled_model_bytes())
     assert served.classifier.predict([SETOSA_ROW])["prediction"] == [0]
-    assert served.version.file_sha256 == served.classifier.checksum
+    assert served.version.checksum == served.classifier.checksum
 
 
 def test_load_when_the_active_file_is_gone_still_serves(
     registry_settings: Settings, registry: Registry
 ) -> None:
-    Path(registry.get(registry.bootstrap().version).file_path).unlink()
+    _file(registry, registry.get(registry.bootstrap().version)).unlink()
 
     served = ActiveModel(registry_settings, registry).load()
 
     assert served.classifier.predict([SETOSA_ROW])["prediction"] == [0]
-
-
-def test_predict_uses_the_active_model(active: ActiveModel) -> None:
-    result = asyncio.run(active.predict([SETOSA_ROW, [6.7, 3.0, 5.2, 2.3]]))
-
-    assert result.model is active.served
-    assert result.prediction.tolist() == [0, 2]
-    assert result.probability.shape == (2, 3)
-
-
-def test_predict_of_many_rows_matches_the_classifier(active: ActiveModel) -> None:
-    rows = _rows(INLINE_PREDICT_ROWS + 10)
-
-    result = asyncio.run(active.predict(rows))
-
-    expected = active.served.classifier.predict(rows)
-    assert result.prediction.tolist() == expected["prediction"]
-
-
-def test_predict_with_a_version_uses_that_version_and_caches_it(
-    active: ActiveModel, registry: Registry, train: Trainer
-) -> None:
-    stump = registry.register(train(max_depth=1), created_by="test")
-    rows = _rows(150)
-
-    async def twice() -> tuple[object, object, object]:
-        first = await active.predict(rows, version=stump.version)
-        second = await active.predict(rows, version=stump.version)
-        return first, second, await active.model()
-
-    first, second, current = asyncio.run(twice())
-
-    assert first.model.version == stump  # type: ignore[attr-defined]
-    assert second.model is first.model  # type: ignore[attr-defined]
-    assert current is active.served
-    assert active.served.version.version == 1
-    # A one-split tree cannot tell three classes apart; the bundled model can.
-    assert len(set(first.prediction.tolist())) == 2  # type: ignore[attr-defined]
-
-
-def test_predict_with_unknown_version_raises_not_found(active: ActiveModel) -> None:
-    with pytest.raises(ModelVersionNotFoundError):
-        asyncio.run(active.predict([SETOSA_ROW], version=999))
-
-
-def test_predict_refuses_more_rows_than_allowed(
-    tmp_path: Path, database_url: str, registry: Registry
-) -> None:
-    settings = Settings(
-        model_dir=str(tmp_path / "models"),
-        cache_dir=tmp_path / "cache",
-        database_url=database_url,
-        max_rows_per_request=3,
-    )
-    model = ActiveModel(settings, registry)
-    model.load()
-
-    with pytest.raises(InvalidInputError) as caught:
-        asyncio.run(model.predict(_rows(4)))
-
-    assert caught.value.errors[0].kind == "too_many_rows"
-    assert asyncio.run(model.predict(_rows(3))).prediction.shape == (3,)
-
-
-def test_predict_refuses_a_row_of_the_wrong_width(active: ActiveModel) -> None:
-    with pytest.raises(InvalidInputError, match="wrong width"):
-        asyncio.run(active.predict([[1.0, 2.0]]))

@@ -1,21 +1,21 @@
 """The registry: immutable versions, one active version, its history, and bootstrap."""
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
 
 from mlapi.ml import IrisClassifier, ModelFileError
-from mlapi.ml.classifier import bundled_model_bytes
-from mlapi.ml.persistence import sha256_hex
-from mlapi.serving.registry import (
-    ModelVersionNotFoundError,
-    Registry,
-    VersionInUseError,
-)
+from mlapi.ml.persistence import bundled_model_bytes, sha256_hex
+from mlapi.serving.errors import ModelVersionNotFoundError, VersionInUseError
+from mlapi.serving.records import ModelVersion
+from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
+from mlapi.serving.tables import ModelVersionRow
 from tests.serving.conftest import Trainer
 
 SETOSA_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -38,28 +38,31 @@ def test_register_records_where_the_model_came_from_and_how_good_it_is(
     assert len(version.dataset_checksum) == 64
     assert version.feature_names == IrisClassifier.dataset()["feature_names"]
     assert version.class_names == ["setosa", "versicolor", "virginica"]
-    assert 0 < version.metrics["accuracy"] <= 1
-    assert 0 < version.metrics["macro_f1"] <= 1
-    assert set(version.metrics["per_class"]) == {"setosa", "versicolor", "virginica"}
-    assert {"precision", "recall"} <= set(version.metrics["per_class"]["setosa"])
-    assert len(version.metrics["confusion_matrix"]) == 3
+    assert version.metrics == classifier.evaluation
+    assert 0 < version.accuracy == version.metrics.accuracy <= 1
+    assert 0 < version.metrics.macro_f1 <= 1
+    assert set(version.metrics.per_class) == {"setosa", "versicolor", "virginica"}
+    assert len(version.metrics.confusion_matrix) == 3
     assert version.training_seconds > 0
     assert version.created_by == "alice"
     assert before - timedelta(seconds=1) <= version.created_at <= datetime.now(UTC)
     assert version.created_at.tzinfo is not None
+    assert version.active is False
 
 
-def test_register_stores_the_file_under_its_checksum(
-    registry: Registry, train: Trainer, registry_settings: object
-) -> None:
+def _file(registry: Registry, version: ModelVersion) -> Path:
+    return Path(registry.store.path_for(version.checksum))
+
+
+def test_register_stores_the_file_under_its_checksum(registry: Registry, train: Trainer) -> None:
     classifier = train()
 
     version = registry.register(classifier, created_by="test")
 
-    data = Path(version.file_path).read_bytes()
-    assert sha256_hex(data) == version.file_sha256
+    data = _file(registry, version).read_bytes()
+    assert sha256_hex(data) == version.checksum
     assert data == classifier.to_bytes()
-    assert Path(version.file_path).name == f"{version.file_sha256}.skops"
+    assert _file(registry, version).name == f"{version.checksum}.skops"
 
 
 def test_register_numbers_versions_in_order(registry: Registry, train: Trainer) -> None:
@@ -78,7 +81,7 @@ def test_register_same_model_twice_returns_the_same_version(
     second = registry.register(classifier, created_by="second")
 
     assert second == first
-    assert registry.page()[1] == 1
+    assert registry.page().total == 1
 
 
 def test_register_same_file_loaded_twice_returns_the_same_version(
@@ -90,7 +93,7 @@ def test_register_same_file_loaded_twice_returns_the_same_version(
     second = registry.register(IrisClassifier.from_bytes(data), created_by="test")
 
     assert first.version == second.version
-    assert first.file_sha256 == sha256_hex(data)
+    assert first.checksum == sha256_hex(data)
 
 
 def test_register_refuses_an_untrained_classifier(registry: Registry) -> None:
@@ -106,7 +109,7 @@ def test_get_of_unknown_version_raises_not_found(registry: Registry) -> None:
 def test_find_by_checksum_finds_the_version_of_a_file(registry: Registry, train: Trainer) -> None:
     version = registry.register(train(), created_by="test")
 
-    assert registry.find_by_checksum(version.file_sha256) == version
+    assert registry.find_by_checksum(version.checksum) == version
     with pytest.raises(ModelVersionNotFoundError):
         registry.find_by_checksum("0" * 64)
 
@@ -114,20 +117,22 @@ def test_find_by_checksum_finds_the_version_of_a_file(registry: Registry, train:
 def test_page_lists_newest_first_with_the_total(registry: Registry, train: Trainer) -> None:
     numbers = [registry.register(train(), created_by="test").version for _ in range(5)]
 
-    first, total = registry.page(limit=2)
-    second, _ = registry.page(limit=2, offset=2)
-    last, _ = registry.page(limit=2, offset=4)
-    beyond, total_beyond = registry.page(limit=2, offset=5)
+    first = registry.page(limit=2)
+    second = registry.page(limit=2, offset=2)
+    last = registry.page(limit=2, offset=4)
+    beyond = registry.page(limit=2, offset=5)
 
-    assert total == total_beyond == 5
-    listed = [v.version for v in first + second + last]
+    assert first.total == beyond.total == 5
+    assert (second.limit, second.offset) == (2, 2)
+    listed = [v.version for v in [*first.items, *second.items, *last.items]]
     assert listed == sorted(numbers, reverse=True)
-    assert len(last) == 1
-    assert beyond == []
+    assert len(last.items) == 1
+    assert beyond.items == []
 
 
 def test_page_of_an_empty_registry_is_empty(registry: Registry) -> None:
-    assert registry.page() == ([], 0)
+    page = registry.page()
+    assert (page.items, page.total) == ([], 0)
 
 
 def test_active_is_none_before_any_activation(registry: Registry) -> None:
@@ -196,8 +201,8 @@ def test_delete_of_the_active_version_is_refused(registry: Registry, train: Trai
     with pytest.raises(VersionInUseError, match="active"):
         registry.delete(version.version)
 
-    assert registry.get(version.version) == version
-    assert Path(version.file_path).is_file()
+    assert registry.get(version.version) == dataclasses.replace(version, active=True)
+    assert _file(registry, version).is_file()
 
 
 def test_delete_of_another_version_removes_its_row_and_file(
@@ -211,9 +216,9 @@ def test_delete_of_another_version_removes_its_row_and_file(
 
     with pytest.raises(ModelVersionNotFoundError):
         registry.get(other.version)
-    assert not Path(other.file_path).exists()
-    assert Path(active.file_path).is_file()
-    assert registry.page()[1] == 1
+    assert not _file(registry, other).exists()
+    assert _file(registry, active).is_file()
+    assert registry.page().total == 1
 
 
 def test_delete_of_unknown_version_raises_not_found(registry: Registry) -> None:
@@ -225,20 +230,21 @@ def test_load_returns_the_registered_model(registry: Registry, train: Trainer) -
     classifier = train()
     version = registry.register(classifier, created_by="test")
 
-    loaded = registry.load(version, test_size=0.3)
+    record, loaded = registry.load(version.version, test_size=0.3)
 
-    assert loaded.checksum == version.file_sha256
+    assert record == version
+    assert loaded.checksum == version.checksum
     assert loaded.test_size == 0.3
     assert loaded.predict([SETOSA_ROW]) == classifier.predict([SETOSA_ROW])
 
 
 def test_load_refuses_a_truncated_file(registry: Registry, train: Trainer) -> None:
     version = registry.register(train(), created_by="test")
-    path = Path(version.file_path)
+    path = _file(registry, version)
     path.write_bytes(path.read_bytes()[:-100])
 
     with pytest.raises(ModelFileError, match="damaged"):
-        registry.load(version)
+        registry.load(version.version)
 
 
 def test_load_refuses_a_valid_model_file_swapped_in_for_another(
@@ -246,10 +252,10 @@ def test_load_refuses_a_valid_model_file_swapped_in_for_another(
 ) -> None:
     version = registry.register(train(), created_by="test")
     # A perfectly loadable model, but not the one registered under this checksum.
-    Path(version.file_path).write_bytes(train().to_bytes())
+    _file(registry, version).write_bytes(train().to_bytes())
 
-    with pytest.raises(ModelFileError, match=version.file_sha256):
-        registry.load(version)
+    with pytest.raises(ModelFileError, match=version.checksum):
+        registry.load(version.version)
 
 
 def test_bootstrap_activates_the_bundled_model_as_version_1(registry: Registry) -> None:
@@ -257,7 +263,7 @@ def test_bootstrap_activates_the_bundled_model_as_version_1(registry: Registry) 
 
     version = registry.get(state.version)
     assert (state.version, state.generation) == (1, 1)
-    assert version.file_sha256 == sha256_hex(bundled_model_bytes())
+    assert version.checksum == sha256_hex(bundled_model_bytes())
     assert version.created_by == "mlapi (bundled model)"
     assert [a.activated_by for a in registry.activations()] == ["mlapi (first start)"]
 
@@ -267,7 +273,7 @@ def test_bootstrap_twice_changes_nothing(registry: Registry) -> None:
     second = registry.bootstrap()
 
     assert second == first
-    assert registry.page()[1] == 1
+    assert registry.page().total == 1
     assert len(registry.activations()) == 1
 
 
@@ -276,7 +282,7 @@ def test_bootstrap_keeps_an_existing_activation(registry: Registry, train: Train
     state = registry.activate(version.version, activated_by="test")
 
     assert registry.bootstrap() == state
-    assert registry.page()[1] == 1
+    assert registry.page().total == 1
 
 
 def test_bootstrap_from_several_threads_activates_one_bundled_version(
@@ -305,5 +311,81 @@ def test_bootstrap_from_several_threads_activates_one_bundled_version(
     active = registry.active()
     assert active is not None
     assert states == [active] * len(registries)
-    assert registry.page()[1] == 1
+    assert registry.page().total == 1
     assert len(registry.activations()) == 1
+
+
+# Trusted types: recorded when a version is registered, never read from the file loaded
+
+
+def _hist_gradient_boosting() -> IrisClassifier:
+    classifier = IrisClassifier()
+    data = classifier.dataset()
+    classifier.train(data["X"], data["y"], algorithm="hist_gradient_boosting", max_iter=10)
+    return classifier
+
+
+def _recorded_types(engine: Engine, version: int) -> list[str]:
+    with Session(engine) as session:
+        row = session.get(ModelVersionRow, version)
+        assert row is not None
+        return list(row.trusted_types)
+
+
+def test_a_new_estimator_registers_and_loads_with_the_types_of_its_own_file(
+    registry: Registry, engine: Engine
+) -> None:
+    classifier = _hist_gradient_boosting()
+
+    version = registry.register(classifier, created_by="test")
+    _, loaded = registry.load(version.version)
+
+    assert _recorded_types(engine, version.version) == classifier.trusted_types
+    assert classifier.trusted_types == [
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+    ]
+    assert loaded.predict([SETOSA_ROW]) == classifier.predict([SETOSA_ROW])
+
+
+def test_a_model_whose_file_does_not_load_back_is_not_registered(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    classifier = _hist_gradient_boosting()
+    # As if the types of its file had been recorded wrongly: serving could not load it.
+    monkeypatch.setattr(IrisClassifier, "trusted_types", property(lambda self: []))
+
+    with pytest.raises(ModelFileError, match="TreePredictor"):
+        registry.register(classifier, created_by="test")
+
+    assert registry.page().total == 0
+    assert not Path(registry.store.path_for(sha256_hex(classifier.to_bytes()))).exists()
+
+
+def test_load_trusts_the_types_recorded_for_the_version_only(
+    registry: Registry, engine: Engine
+) -> None:
+    version = registry.register(_hist_gradient_boosting(), created_by="test")
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(ModelVersionRow)
+            .where(ModelVersionRow.version == version.version)
+            .values(trusted_types=["sklearn.tree._tree.Tree"])
+        )
+
+    with pytest.raises(ModelFileError, match=r"untrusted types, refused: .*TreePredictor"):
+        registry.load(version.version)
+
+
+def test_a_row_tampered_to_trust_a_dangerous_type_is_refused_before_loading(
+    registry: Registry, engine: Engine, train: Trainer
+) -> None:
+    version = registry.register(train(), created_by="test")
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(ModelVersionRow)
+            .where(ModelVersionRow.version == version.version)
+            .values(trusted_types=["sklearn.tree._tree.Tree", "builtins.eval"])
+        )
+
+    with pytest.raises(ModelFileError, match=r"never trusts: builtins\.eval"):
+        registry.load(version.version)

@@ -17,7 +17,8 @@ def store(tmp_path: Path) -> ModelStore:
 
 
 def test_put_names_the_file_after_its_sha256(store: ModelStore, tmp_path: Path) -> None:
-    path, checksum = store.put(DATA)
+    checksum = store.put(DATA)
+    path = store.path_for(checksum)
 
     assert checksum == hashlib.sha256(DATA).hexdigest()
     assert Path(path) == tmp_path / "models" / "versions" / f"{checksum}.skops"
@@ -37,51 +38,56 @@ def test_put_of_the_same_bytes_twice_gives_the_same_file(store: ModelStore) -> N
 
 
 def test_get_returns_the_bytes_put(store: ModelStore) -> None:
-    path, checksum = store.put(DATA)
+    checksum = store.put(DATA)
 
-    assert store.get(path, checksum) == DATA
+    assert store.get(checksum) == DATA
 
 
 def test_get_refuses_a_truncated_file(store: ModelStore) -> None:
-    path, checksum = store.put(DATA)
+    checksum = store.put(DATA)
+    path = store.path_for(checksum)
     Path(path).write_bytes(DATA[: len(DATA) // 2])
 
     with pytest.raises(ModelFileError, match="damaged"):
-        store.get(path, checksum)
+        store.get(checksum)
 
 
 def test_get_refuses_an_altered_file_of_the_same_length(store: ModelStore) -> None:
-    path, checksum = store.put(DATA)
+    checksum = store.put(DATA)
+    path = store.path_for(checksum)
     Path(path).write_bytes(b"X" + DATA[1:])
 
     with pytest.raises(ModelFileError, match=checksum):
-        store.get(path, checksum)
+        store.get(checksum)
 
 
 def test_get_refuses_a_missing_file(store: ModelStore) -> None:
-    path, checksum = store.put(DATA)
+    checksum = store.put(DATA)
+    path = store.path_for(checksum)
     Path(path).unlink()
 
     with pytest.raises(ModelFileError, match="cannot be read"):
-        store.get(path, checksum)
+        store.get(checksum)
 
 
 def test_delete_removes_the_file_and_ignores_a_missing_one(store: ModelStore) -> None:
-    path, _ = store.put(DATA)
+    path = store.path_for(store.put(DATA))
 
-    store.delete(path)
-    store.delete(path)
+    store.delete(Path(path).stem)
+    store.delete(Path(path).stem)
 
     assert not Path(path).exists()
 
 
 def test_memory_url_store_round_trips_and_checks(tmp_path: Path) -> None:
     store = ModelStore(f"memory://{tmp_path.name}/models")
-    path, checksum = store.put(DATA)
+    checksum = store.put(DATA)
+    path = store.path_for(checksum)
 
-    assert store.get(path, checksum) == DATA
+    assert store.get(checksum) == DATA
+    store._fs.pipe_file(path, b"other bytes")
+    with pytest.raises(ModelFileError, match="damaged"):
+        store.get(checksum)
+    store.delete(checksum)
     with pytest.raises(ModelFileError):
-        store.get(path, "0" * 64)
-    store.delete(path)
-    with pytest.raises(ModelFileError):
-        store.get(path, checksum)
+        store.get(checksum)

@@ -16,14 +16,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from mlapi.ml.errors import DownloadError, FieldError, InvalidInputError, ModelFileError
-from mlapi.serving.active_model import ModelNotReadyError
-from mlapi.serving.jobs import JobNotFoundError, TrainingFailedError
-from mlapi.serving.registry import ModelVersionNotFoundError, VersionInUseError
+from mlapi.ml.errors import DownloadError, FieldError, Input, InvalidInputError, ModelFileError
+from mlapi.serving.errors import (
+    JobNotFoundError,
+    ModelNotReadyError,
+    ModelVersionNotFoundError,
+    TrainingFailedError,
+    VersionInUseError,
+)
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+#: The request body field that carries each input of the lower layers.
+REQUEST_FIELDS: dict[Input, str] = {
+    Input.ROWS: "data",
+    Input.HYPERPARAMETERS: "hyperparameters",
+    Input.ALGORITHM: "algorithm",
+}
 
 
 class ProblemResponse(JSONResponse):
@@ -80,16 +91,21 @@ def _locator(location: Iterable[Any]) -> dict[str, str]:
 
 
 def field_errors(errors: Iterable[FieldError]) -> list[dict[str, Any]]:
-    """Describe domain field errors for a problem body.
+    """Describe domain field errors for a problem body, pointing into the request.
 
     Args:
-        errors: Field errors from the ml or serving layer.
+        errors: Field errors from the ml or serving layer, located in their own input.
 
     Returns:
-        One ``errors`` entry per field.
+        One ``errors`` entry per field, whose JSON Pointer starts at the request field
+        that carried the input (``#/data/3/1`` for row 3, column 1 of the rows).
     """
     return [
-        {"detail": error.message, "type": error.kind, **_locator(error.location)}
+        {
+            "detail": error.message,
+            "type": error.kind,
+            **_locator((REQUEST_FIELDS[error.input], *error.location)),
+        }
         for error in errors
     ]
 

@@ -1,16 +1,31 @@
-"""Request and response bodies of the REST API (pydantic, at the boundary only)."""
+"""Request bodies of the REST API, and the responses that are its own (pydantic, at the boundary).
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+Model versions, jobs, pages and health are answered with the service layer's records
+(:mod:`mlapi.serving.records`) as they are; what is here is what only HTTP needs: the
+request bodies, the article's prediction answer, and problem details.
+"""
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_type_hints
 
-from mlapi.ml.estimators import Algorithm
-from mlapi.serving.tables import JobState
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
-#: Largest version number, seed or offset accepted: the registry stores them as SQL
-#: ``INTEGER``, 32 bits on PostgreSQL; a larger one would fail in the database.
-MAX_INTEGER = 2**31 - 1
+from mlapi.ml.estimators import CATALOGUE, EstimatorSpec
+from mlapi.serving.records import MAX_INTEGER, TrainingOrder
 
 #: A finite JSON number (not a string, boolean, NaN or Infinity).
 FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
@@ -63,139 +78,154 @@ class IrisPredictionResponse(BaseModel):
     probability: list[list[float]] = Field(description="Probability of each class, per row.")
 
 
-class PredictionResponse(IrisPredictionResponse):
-    """A prediction answer with class names and the model that made it."""
+class TrainingOptions(BaseModel):
+    """A training request: the fields of a :class:`~mlapi.serving.records.TrainingOrder`.
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    Each algorithm's request narrows ``algorithm`` to its name and ``hyperparameters`` to
+    its own model; the other fields, their bounds and descriptions are the order's.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    def order(self) -> TrainingOrder:
+        """Say what to train, in the service layer's words.
+
+        Returns:
+            The order, with the hyperparameters the request gave (the configured and the
+            catalogue's defaults fill in the rest).
+        """
+        values = {name: getattr(self, name) for name in _ORDER_FIELDS}
+        if isinstance(values["hyperparameters"], BaseModel):
+            values["hyperparameters"] = values["hyperparameters"].model_dump(exclude_unset=True)
+        return TrainingOrder(**values)
+
+
+def _order_fields() -> dict[str, Any]:
+    hints = get_type_hints(TrainingOrder, include_extras=True)
+    fields: dict[str, Any] = {}
+    for each in dataclasses.fields(TrainingOrder):
+        default: dict[str, Any] = (
+            {"default_factory": each.default_factory}
+            if each.default_factory is not dataclasses.MISSING
+            else {"default": each.default}
+        )
+        description = each.metadata.get("description")
+        fields[each.name] = (hints[each.name], Field(**default, description=description))
+    return fields
+
+
+#: The fields of a training request, as :class:`~mlapi.serving.records.TrainingOrder` has them.
+_ORDER_FIELDS = _order_fields()
+
+
+def _training_request(
+    name: str, doc: str, algorithm: Any, hyperparameters: Any
+) -> type[TrainingOptions]:
+    return create_model(
+        name,
+        __base__=TrainingOptions,
+        __doc__=doc,
+        **{**_ORDER_FIELDS, "algorithm": algorithm, "hyperparameters": hyperparameters},
+    )
+
+
+DefaultAlgorithmTraining = _training_request(
+    "DefaultAlgorithmTraining",
+    "Train the configured default algorithm (``MLAPI_DEFAULT_ALGORITHM``).",
+    (None, Field(default=None, description="Omitted (or null): the configured default.")),
+    (
+        dict[str, Any],
+        Field(
+            default_factory=dict,
+            description="Hyperparameters of the configured default algorithm, over its "
+            "configured defaults; checked against its entry in the catalogue.",
+        ),
+    ),
+)
+
+
+def _algorithm_training(spec: EstimatorSpec) -> type[TrainingOptions]:
+    return _training_request(
+        "".join(part.title() for part in spec.name.split("_")) + "Training",
+        f"Train {spec.title.lower()} (``{spec.name}``).",
+        (Literal[spec.name], Field(description="The algorithm.")),
+        (
+            spec.hyperparameters,
+            Field(
+                default_factory=spec.hyperparameters,
+                description="Hyperparameters over the configured defaults; the "
+                "catalogue's defaults (shown) fill in the rest.",
+            ),
+        ),
+    )
+
+
+#: Tag of the request that names no algorithm.
+_DEFAULT_TAG = "default"
+
+_ALGORITHM_REQUESTS = {name: _algorithm_training(spec) for name, spec in CATALOGUE.items()}
+
+
+def _algorithm_tag(body: Any) -> Any:
+    algorithm = body.get("algorithm") if isinstance(body, dict) else None
+    return _DEFAULT_TAG if algorithm is None else algorithm
+
+
+def _untagged(body: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Report errors at the fields of the body, not under the union's tag."""
+    try:
+        return handler(body)
+    except ValidationError as error:
+        details: list[Any] = []
+        location: tuple[int | str, ...]
+        for detail in error.errors():
+            if detail["type"] == "union_tag_invalid":
+                expected = re.sub(r", ([^,]+)$", r" or \1", ", ".join(map(repr, CATALOGUE)))
+                kind, message = "enum", f"Input should be {expected}"
+                location, given = ("algorithm",), detail["ctx"]["tag"]
+            else:
+                kind, message = detail["type"], detail["msg"]
+                location, given = detail["loc"][1:], detail["input"]
+            # Carried as they were reported, whatever the error (an estimator's own
+            # validator may raise one pydantic does not know).
+            details.append(
                 {
-                    "prediction": [0],
-                    "probability": [[1.0, 0.0, 0.0]],
-                    "labels": ["setosa"],
-                    "model_version": 3,
+                    "type": PydanticCustomError(kind, "{message}", {"message": message}),
+                    "loc": location,
+                    "input": given,
                 }
-            ]
-        }
-    )
-
-    labels: list[str] = Field(description="Name of the predicted class of each row.")
-    model_version: int = Field(description="Version of the model that answered.")
+            )
+        raise ValidationError.from_exception_data(error.title, details) from None
 
 
-class ClassMetricsResponse(BaseModel):
-    """Held-out metrics of one class."""
+#: How the OpenAPI document tells the training requests apart: by ``algorithm`` (a request
+#: that names none is the configured default's).
+TRAIN_REQUEST_DISCRIMINATOR = {
+    "propertyName": "algorithm",
+    "mapping": {
+        name: f"#/components/schemas/{request.__name__}"
+        for name, request in _ALGORITHM_REQUESTS.items()
+    },
+}
 
-    precision: float
-    recall: float
-    f1: float
-    support: int
-
-
-class EvaluationResponse(BaseModel):
-    """Held-out metrics of a model."""
-
-    accuracy: float
-    macro_f1: float
-    per_class: dict[str, ClassMetricsResponse]
-    confusion_matrix: list[list[int]]
-    test_rows: int
-
-
-class ModelVersionResponse(BaseModel):
-    """A registered model version."""
-
-    version: int = Field(description="Version number, increasing with each registration.")
-    active: bool = Field(description="Whether this is the registry's active version.")
-    algorithm: str
-    hyperparameters: dict[str, Any]
-    dataset_name: str
-    dataset_checksum: str = Field(description="SHA-256 of the training data set.")
-    feature_names: list[str]
-    class_names: list[str]
-    accuracy: float = Field(description="Accuracy on the held-out split.")
-    metrics: EvaluationResponse = Field(description="Held-out evaluation.")
-    training_seconds: float
-    created_by: str
-    created_at: datetime
-    checksum: str = Field(description="SHA-256 of the model file, checked on every load.")
-
-
-class ModelVersionPage(BaseModel):
-    """A page of model versions, newest first."""
-
-    items: list[ModelVersionResponse]
-    total: int = Field(description="Number of versions in all.")
-    limit: int
-    offset: int
-
-
-class TrainRequest(BaseModel):
-    """What to train: an algorithm of the catalogue and its hyperparameters."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "algorithm": "gradient_boosting",
-                    "hyperparameters": {"n_estimators": 50, "learning_rate": 0.2},
-                    "test_size": 0.2,
-                    "random_state": 0,
-                    "activate": True,
-                }
-            ]
-        },
-    )
-
-    algorithm: Algorithm | None = Field(
-        default=None, description="Algorithm; the configured default if omitted."
-    )
-    hyperparameters: dict[str, Any] = Field(
-        default_factory=dict, description="Hyperparameters over the configured defaults."
-    )
-    test_size: float | None = Field(
-        default=None, gt=0, lt=1, description="Share of rows held out for evaluation."
-    )
-    random_state: int | None = Field(
-        default=None, ge=0, le=MAX_INTEGER, description="Seed of the split."
-    )
-    activate: bool = Field(default=True, description="Activate the new version on success.")
-
-
-class JobResponse(BaseModel):
-    """A training job and what became of it."""
-
-    id: str
-    state: JobState
-    progress: float = Field(description="Share of the training done, from 0 to 1.")
-    algorithm: str
-    hyperparameters: dict[str, Any]
-    test_size: float
-    random_state: int
-    activate: bool
-    created_by: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    model_version: int | None = Field(description="The version it registered, once it has.")
-    error: str | None = Field(description="Why it failed.")
-
-
-class JobPage(BaseModel):
-    """A page of training jobs, newest first."""
-
-    items: list[JobResponse]
-    total: int
-    limit: int
-    offset: int
-
-
-class HealthResponse(BaseModel):
-    """Liveness or readiness."""
-
-    status: Literal["ok", "ready"]
-    model_version: int | None = None
+if TYPE_CHECKING:
+    TrainRequest = TrainingOptions
+else:
+    TrainRequest = Annotated[
+        Union[  # noqa: UP007 - a union built from the catalogue at import
+            tuple(
+                Annotated[request, Tag(tag)]
+                for tag, request in {
+                    _DEFAULT_TAG: DefaultAlgorithmTraining,
+                    **_ALGORITHM_REQUESTS,
+                }.items()
+            )
+        ],
+        Discriminator(_algorithm_tag),
+        WrapValidator(_untagged),
+    ]
+"""What to train: an algorithm of the catalogue with its own hyperparameters (their types
+and bounds are each algorithm's), or no algorithm for the configured default."""
 
 
 class ProblemDetail(BaseModel):

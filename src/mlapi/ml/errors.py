@@ -1,10 +1,24 @@
 """Domain exceptions raised by the machine-learning layer.
 
-The web layer turns each of these into an HTTP problem response in one place
-(:mod:`mlapi.api.errors`); nothing here knows about HTTP.
+They speak of what a caller of :mod:`mlapi.ml` passed in: rows and columns of a feature
+matrix, hyperparameters by name, an algorithm. The web layer turns each into an HTTP
+problem response in one place (``api/errors.py``), adding the request field it came
+from; nothing here knows about HTTP.
 """
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Input(StrEnum):
+    """The input of an operation that a :class:`FieldError` is about."""
+
+    ROWS = "rows"
+    """Rows of features to predict; locations are ``(row,)`` or ``(row, column)``."""
+    HYPERPARAMETERS = "hyperparameters"
+    """Hyperparameters of an algorithm; locations start with the hyperparameter's name."""
+    ALGORITHM = "algorithm"
+    """The name of an algorithm."""
 
 
 @dataclass(frozen=True)
@@ -12,14 +26,27 @@ class FieldError:
     """One problem with one part of an input.
 
     Attributes:
-        location: Path to the offending value, e.g. ``("data", 3, 1)``.
+        input: Which input is at fault.
+        location: Where inside it, counted from 0: ``(3, 1)`` is row 3, column 1 of the
+            rows; ``("max_depth",)`` a hyperparameter; ``()`` the input as a whole.
         message: What is wrong with it, for a human.
         kind: A short machine-readable code, e.g. ``"wrong_width"``.
     """
 
+    input: Input
     location: tuple[str | int, ...]
     message: str
     kind: str
+
+    def __str__(self) -> str:
+        if self.input is Input.ROWS and self.location:
+            where = ", ".join(
+                f"{name} {index}"
+                for name, index in zip(("row", "column"), self.location, strict=False)
+            )
+        else:
+            where = "/".join(map(str, self.location)) or str(self.input)
+        return f"{where}: {self.message}"
 
 
 class MlapiError(Exception):
@@ -32,14 +59,14 @@ class InvalidInputError(MlapiError, ValueError):
 
     Attributes:
         message: A one-line summary.
-        errors: Each offending field with what is wrong with it.
+        errors: Each offending part with what is wrong with it.
     """
 
     message: str
     errors: list[FieldError] = field(default_factory=list)
 
     def __str__(self) -> str:
-        details = "; ".join(f"{'/'.join(map(str, e.location))}: {e.message}" for e in self.errors)
+        details = "; ".join(map(str, self.errors))
         return f"{self.message} ({details})" if details else self.message
 
 

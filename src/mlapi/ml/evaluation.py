@@ -6,41 +6,39 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+from mlapi.ml.described import described
 
+
+@described
 @dataclass(frozen=True)
 class ClassMetrics:
-    """Precision, recall and F1 of one class on the held-out rows.
-
-    Attributes:
-        precision: Share of rows predicted as this class that are this class.
-        recall: Share of rows of this class predicted as this class.
-        f1: Harmonic mean of precision and recall.
-        support: Held-out rows of this class.
-    """
+    """Precision, recall and F1 of one class on the held-out rows."""
 
     precision: float
+    """Share of rows predicted as this class that are this class."""
     recall: float
+    """Share of rows of this class predicted as this class."""
     f1: float
+    """Harmonic mean of precision and recall."""
     support: int
+    """Held-out rows of this class."""
 
 
+@described
 @dataclass(frozen=True)
 class Evaluation:
-    """How a model did on rows it was not trained on.
-
-    Attributes:
-        accuracy: Share of held-out rows predicted correctly.
-        macro_f1: Unweighted mean of the per-class F1 scores.
-        per_class: Metrics of each class, by class name.
-        confusion_matrix: Counts of true class (rows) against predicted class (columns).
-        test_rows: Number of held-out rows.
-    """
+    """How a model did on rows it was not trained on."""
 
     accuracy: float
+    """Share of held-out rows predicted correctly."""
     macro_f1: float
+    """Unweighted mean of the per-class F1 scores."""
     per_class: dict[str, ClassMetrics]
+    """Metrics of each class, by class name."""
     confusion_matrix: list[list[int]]
+    """Counts of true class (rows) against predicted class (columns)."""
     test_rows: int
+    """Number of held-out rows."""
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "Evaluation":

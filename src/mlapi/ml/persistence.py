@@ -1,24 +1,52 @@
 """Model files: skops archives that never execute code when loaded.
 
 A model file holds a fitted estimator and its metadata. Loading first lists every type
-the file names and refuses the file unless each is in an explicit allow-list built from
-the estimator catalogue, so a crafted file cannot make the loader import or call
-anything else. Writing is atomic: a temporary file in the same folder, fsync, rename.
+the file names and refuses the file unless each is in an explicit allow-list given by the
+caller, so a crafted file cannot make the loader import or call anything else.
+
+The allow-list never comes from the file being loaded. When a model is trained, the
+types of its own freshly written file are listed (:func:`file_types`) and recorded
+beside it, in the registry, as the types that version may contain; loading that version
+later allows those and no others. Files without such a record (the bundled model, a file
+passed to :meth:`~mlapi.ml.IrisClassifier.load`) are loaded with
+:data:`DEFAULT_TRUSTED_TYPES` unless the caller names others.
+
+Writing is atomic: a temporary file in the same folder, fsync, rename.
 """
 
 import hashlib
 import os
 import tempfile
+from collections.abc import Collection
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from mlapi.ml.errors import ModelFileError
-from mlapi.ml.estimators import trusted_types
 
 #: Bumped when the layout of the saved dictionary changes.
 FORMAT_VERSION = 1
+
+#: Types, beyond skops' own safe defaults, that files of decision trees and gradient
+#: boosting (the article's two algorithms, and the bundled model) hold.
+DEFAULT_TRUSTED_TYPES: tuple[str, ...] = ("sklearn.tree._tree.Tree",)
+
+#: The packages whose types may ever be trusted, whatever a registry records: widening
+#: trust takes a change to this code, not a row. A fork serving another library's
+#: estimators adds that library here.
+TRUSTABLE_PACKAGES: tuple[str, ...] = ("sklearn", "numpy", "scipy", "mlapi")
+
+
+def bundled_model_bytes() -> bytes:
+    """Read the pre-trained model file shipped inside the package.
+
+    Returns:
+        The file's bytes.
+    """
+    return resources.files("mlapi.ml").joinpath("model.skops").read_bytes()
 
 
 def sha256_hex(data: bytes) -> str:
@@ -48,31 +76,69 @@ def dumps(estimator: Any, metadata: dict[str, Any]) -> bytes:
     return data
 
 
-def loads(data: bytes) -> tuple[Any, dict[str, Any]]:
-    """Read a model file's bytes without executing code from them.
+def file_types(data: bytes) -> list[str]:
+    """List the types a model file names beyond skops' own safe defaults.
+
+    Only meaningful for a file this process has just written from an estimator it
+    trained itself: what a file says of itself is never a reason to trust it.
 
     Args:
         data: The bytes of a file written by :func:`dumps`.
 
     Returns:
+        The fully-qualified type names, sorted.
+
+    Raises:
+        ModelFileError: If the bytes are not a readable skops file.
+    """
+    try:
+        return sorted(sio.get_untrusted_types(data=data))
+    except Exception as error:
+        raise ModelFileError(f"not a readable model file: {error!r}") from error
+
+
+def check_trustable(types: Collection[str]) -> None:
+    """Refuse to trust any type outside :data:`TRUSTABLE_PACKAGES`.
+
+    Args:
+        types: Fully-qualified type names someone asks to trust.
+
+    Raises:
+        ModelFileError: Naming each type that may never be trusted.
+    """
+    never = sorted(name for name in types if name.split(".", 1)[0] not in TRUSTABLE_PACKAGES)
+    if never:
+        raise ModelFileError(
+            f"types that mlapi never trusts: {', '.join(never)} "
+            f"(only those of {', '.join(TRUSTABLE_PACKAGES)})"
+        )
+
+
+def loads(data: bytes, trusted: Collection[str]) -> tuple[Any, dict[str, Any]]:
+    """Read a model file's bytes without executing code from them.
+
+    Args:
+        data: The bytes of a file written by :func:`dumps`.
+        trusted: Fully-qualified type names the file may hold beyond skops' defaults:
+            those recorded when it was trained, never read from the file itself.
+
+    Returns:
         The fitted estimator and its metadata.
 
     Raises:
-        ModelFileError: If the file names an untrusted type, is corrupt or truncated,
-            or does not hold a model.
+        ModelFileError: If ``trusted`` names a type of a package never trusted, the file
+            names a type not in ``trusted``, is corrupt or truncated, or holds no model.
     """
-    allowed = trusted_types()
+    check_trustable(trusted)
     try:
-        untrusted = sio.get_untrusted_types(data=data)
+        # skops lists the file's types and refuses any outside the allow-list before it
+        # builds a single object.
+        payload = sio.loads(data, trusted=sorted(trusted))
+    except UntrustedTypesFoundException as error:
+        refused = ", ".join(sorted(set(file_types(data)) - set(trusted)))
+        raise ModelFileError(f"model file names untrusted types, refused: {refused}") from error
     except Exception as error:
         raise ModelFileError(f"not a readable model file: {error!r}") from error
-    refused = sorted(set(untrusted) - set(allowed))
-    if refused:
-        raise ModelFileError(f"model file names untrusted types, refused: {', '.join(refused)}")
-    try:
-        payload = sio.loads(data, trusted=allowed)
-    except Exception as error:
-        raise ModelFileError(f"model file is corrupt: {error!r}") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise ModelFileError("file does not hold an mlapi model of a known format")
     estimator, metadata = payload.get("estimator"), payload.get("metadata")

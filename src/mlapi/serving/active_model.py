@@ -11,35 +11,21 @@ event loop, so no request in between can see the old model as active.
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from anyio import to_thread
 
-from mlapi.ml import IrisClassifier, MlapiError, ModelFileError
-from mlapi.ml.classifier import bundled_model_bytes
-from mlapi.ml.errors import FieldError, InvalidInputError
-from mlapi.serving.registry import (
-    ActiveState,
-    ModelVersion,
-    ModelVersionNotFoundError,
-    Registry,
-)
+from mlapi.ml import IrisClassifier, ModelFileError
+from mlapi.ml.persistence import bundled_model_bytes
+from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
+from mlapi.serving.records import ActiveState, ModelVersion
+from mlapi.serving.registry import Registry
 from mlapi.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-#: Largest batch predicted on the event loop itself (tens of microseconds, less than
-#: handing it to a thread would cost); larger batches go to a thread.
-INLINE_PREDICT_ROWS = 256
-
 #: Non-active versions kept loaded for ``model_version`` requests.
 CACHED_VERSIONS = 4
-
-
-class ModelNotReadyError(MlapiError):
-    """No model is loaded yet."""
 
 
 @dataclass(frozen=True)
@@ -47,27 +33,12 @@ class ServedModel:
     """A loaded model and its registry record.
 
     Attributes:
-        version: The registry record.
+        version: The registry record, as read when the model was loaded.
         classifier: The loaded classifier.
     """
 
     version: ModelVersion
     classifier: IrisClassifier
-
-
-@dataclass(frozen=True)
-class PredictionResult:
-    """Predictions for a batch of rows and the model that made them.
-
-    Attributes:
-        model: The model that answered.
-        prediction: The predicted class of each row.
-        probability: Class probabilities of each row.
-    """
-
-    model: ServedModel
-    prediction: np.ndarray
-    probability: np.ndarray
 
 
 class ActiveModel:
@@ -103,9 +74,7 @@ class ActiveModel:
         return served
 
     def _load(self, version: int) -> ServedModel:
-        record = self._registry.get(version)
-        classifier = self._registry.load(record, **self._settings.classifier_options())
-        return ServedModel(record, classifier)
+        return ServedModel(*self._registry.load(version, **self._settings.classifier_options()))
 
     def load(self) -> ServedModel:
         """Load the active version at start-up; if its file is bad, the last good one.
@@ -126,8 +95,7 @@ class ActiveModel:
             return self._load(state.version)
         except (ModelFileError, ModelVersionNotFoundError) as error:
             logger.error("active version %s refused: %s", state.version, error)
-        versions, _ = self._registry.page(limit=100)
-        for candidate in versions:
+        for candidate in self._registry.page(limit=100).items:
             if candidate.version == state.version:
                 continue
             try:
@@ -230,36 +198,3 @@ class ActiveModel:
                 self._cache.popitem(last=False)
         self._cache.move_to_end(version)
         return cached
-
-    async def predict(
-        self, rows: Sequence[Sequence[float]], version: int | None = None
-    ) -> PredictionResult:
-        """Predict a batch of rows with the active model, or a given version.
-
-        Args:
-            rows: Rows of features as parsed from a request.
-            version: A version number; the active one if None.
-
-        Returns:
-            The predictions and the model that made them.
-
-        Raises:
-            ModelNotReadyError: If no model is loaded yet.
-            ModelVersionNotFoundError: If there is no such version.
-            InvalidInputError: If there are too many rows, or a row does not fit the model.
-        """
-        limit = self._settings.max_rows_per_request
-        if len(rows) > limit:
-            raise InvalidInputError(
-                "too many rows",
-                [FieldError(("data",), f"must have at most {limit} rows", "too_many_rows")],
-            )
-        served = await self.model(version)
-        matrix = served.classifier.validate_rows(rows)
-        if len(matrix) <= INLINE_PREDICT_ROWS:
-            probability, prediction = served.classifier.predict_arrays(matrix)
-        else:
-            probability, prediction = await to_thread.run_sync(
-                served.classifier.predict_arrays, matrix
-            )
-        return PredictionResult(served, prediction, probability)

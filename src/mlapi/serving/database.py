@@ -1,6 +1,7 @@
 """Database engines for the registry, and migrating their schema to the newest version."""
 
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,9 @@ _MIGRATION_LOCK = 0x6D6C6170  # "mlap"
 
 #: Seconds a SQLite connection waits for another's lock before giving up.
 _SQLITE_BUSY_SECONDS = 30.0
+
+#: Alembic keeps the migration it runs in module globals: one at a time per process.
+_MIGRATING = threading.Lock()
 
 
 def _enable_wal(dbapi_connection: Any) -> None:
@@ -112,11 +116,14 @@ def read_page(
     return list(rows), total
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to the newest migration, safely from several processes at once.
+
+    Threads of one process migrate one at a time, whichever databases they migrate.
 
     Args:
         engine: The registry's engine.
+        revision: The Alembic revision to upgrade to; the newest by default.
     """
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
@@ -124,10 +131,11 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", "mlapi:migrations")
     with (
+        _MIGRATING,
         engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
         connection.begin(),
     ):
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

@@ -1,115 +1,47 @@
 """The model registry: immutable model versions, the one active version, and its history.
 
-Versions are rows in the registry database pointing at content-addressed files in the
-model store. Activating a version is one transaction that moves the single
-``active_version`` row and bumps its generation, which every server process watches.
+Versions are rows in the registry database naming content-addressed files in the model
+store. A version is registered only once its file has been read back by the same loader
+that serves it, with the types recorded for it. Activating a version is one transaction
+that moves the single ``active_version`` row and bumps its generation, which every server
+process watches.
 """
 
+import contextlib
 import dataclasses
 import logging
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar
+from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from mlapi.ml import IrisClassifier, MlapiError
-from mlapi.ml.classifier import bundled_model_bytes
+from mlapi.ml import IrisClassifier, ModelFileError, ModelMetadata
+from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.serving.database import read_page, session_factory
+from mlapi.serving.errors import ModelVersionNotFoundError, VersionInUseError
+from mlapi.serving.records import Activation, ActiveState, ModelVersion, ModelVersionPage
 from mlapi.serving.store import ModelStore
-from mlapi.serving.tables import ActivationRow, ActiveVersionRow, ModelVersionRow, utc_now
+from mlapi.serving.tables import (
+    ActivationRow,
+    ActiveVersionRow,
+    ModelVersionRow,
+    to_record,
+    utc_now,
+)
 
 logger = logging.getLogger(__name__)
 
-
-class ModelVersionNotFoundError(MlapiError):
-    """No model version has that number."""
-
-
-class VersionInUseError(MlapiError):
-    """The version is active and cannot be deleted."""
+#: What a trained model's metadata and its version record both hold, by the same name.
+_FROM_METADATA = frozenset(field.name for field in dataclasses.fields(ModelMetadata)) & frozenset(
+    field.name for field in dataclasses.fields(ModelVersion)
+)
 
 
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered, immutable model.
-
-    Attributes:
-        version: Its number, increasing with each registration.
-        algorithm: Estimator name in the catalogue.
-        hyperparameters: The hyperparameters it was trained with.
-        dataset_name: The data set it was trained on.
-        dataset_checksum: SHA-256 of that data set.
-        feature_names: Its input columns.
-        class_names: Its classes.
-        metrics: Held-out evaluation (accuracy, macro F1, per class, confusion matrix).
-        training_seconds: How long fitting took.
-        created_by: Who or what registered it.
-        created_at: When it was registered.
-        file_path: Its file in the model store.
-        file_sha256: SHA-256 of its file, checked on every load.
-    """
-
-    version: int
-    algorithm: str
-    hyperparameters: dict[str, Any]
-    dataset_name: str
-    dataset_checksum: str
-    feature_names: list[str]
-    class_names: list[str]
-    metrics: dict[str, Any]
-    training_seconds: float
-    created_by: str
-    created_at: datetime
-    file_path: str
-    file_sha256: str
-
-
-@dataclass(frozen=True)
-class ActiveState:
-    """Which version is active, and a counter bumped by every activation.
-
-    Attributes:
-        version: The active version's number.
-        generation: Increases with every activation, even of the same version.
-        activated_at: When it was activated.
-    """
-
-    version: int
-    generation: int
-    activated_at: datetime
-
-
-@dataclass(frozen=True)
-class Activation:
-    """One past activation.
-
-    Attributes:
-        version: The version activated.
-        activated_at: When.
-        activated_by: Who or what activated it.
-    """
-
-    version: int
-    activated_at: datetime
-    activated_by: str
-
-
-T = TypeVar("T")
-
-
-def from_row(kind: type[T], row: Any) -> T:
-    """Copy a table row into a plain dataclass of the same field names.
-
-    Args:
-        kind: The dataclass.
-        row: The ORM row.
-
-    Returns:
-        The dataclass instance.
-    """
-    return kind(**{field.name: getattr(row, field.name) for field in dataclasses.fields(kind)})  # type: ignore[arg-type]
+def _active_number(session: Session) -> int | None:
+    row = session.get(ActiveVersionRow, 1)
+    return row.version if row is not None else None
 
 
 class Registry:
@@ -128,7 +60,10 @@ class Registry:
     def register(self, classifier: IrisClassifier, created_by: str) -> ModelVersion:
         """Store a trained model's file and record it as a new version.
 
-        Registering the same file twice returns the existing version.
+        The file is read back with the loader that serves versions, trusting only the
+        types the classifier's own file holds, before any row is written: a model that
+        could not be served is never registered. Registering the same file twice
+        returns the existing version.
 
         Args:
             classifier: A trained classifier.
@@ -136,31 +71,37 @@ class Registry:
 
         Returns:
             The registered version.
+
+        Raises:
+            ModelFileError: If the file does not load back; nothing is registered.
         """
         metadata = classifier.metadata
         if metadata is None:
             raise ValueError("only trained classifiers can be registered")
-        path, checksum = self.store.put(classifier.to_bytes())
+        checksum = self.store.put(classifier.to_bytes())  # written, or a damaged copy healed
+        with contextlib.suppress(ModelVersionNotFoundError):
+            return self.find_by_checksum(checksum)
+        trusted_types = classifier.trusted_types
+        try:
+            self._read(checksum, trusted_types)
+        except ModelFileError:
+            # The same bytes fail the same way for everyone: no version can hold them.
+            self.store.delete(checksum)
+            raise
         row = ModelVersionRow(
-            algorithm=metadata.algorithm,
-            hyperparameters=metadata.hyperparameters,
-            dataset_name=metadata.dataset_name,
-            dataset_checksum=metadata.dataset_checksum,
-            feature_names=metadata.feature_names,
-            class_names=metadata.class_names,
-            metrics=dataclasses.asdict(metadata.evaluation),
-            training_seconds=metadata.training_seconds,
+            **{name: getattr(metadata, name) for name in _FROM_METADATA},
+            metrics=metadata.evaluation,
             created_by=created_by,
             created_at=utc_now(),
-            file_path=path,
-            file_sha256=checksum,
+            checksum=checksum,
+            trusted_types=trusted_types,
         )
         try:
             with self._sessions.begin() as session:
                 session.add(row)
-        except IntegrityError:
+        except IntegrityError:  # another process registered the same file meanwhile
             return self.find_by_checksum(checksum)
-        return from_row(ModelVersion, row)
+        return to_record(ModelVersion, row, active=False)
 
     def find_by_checksum(self, checksum: str) -> ModelVersion:
         """Find the version whose file has this SHA-256.
@@ -176,11 +117,11 @@ class Registry:
         """
         with self._sessions() as session:
             row = session.scalars(
-                select(ModelVersionRow).where(ModelVersionRow.file_sha256 == checksum)
+                select(ModelVersionRow).where(ModelVersionRow.checksum == checksum)
             ).first()
-        if row is None:
-            raise ModelVersionNotFoundError(f"no model version has checksum {checksum}")
-        return from_row(ModelVersion, row)
+            if row is None:
+                raise ModelVersionNotFoundError(f"no model version has checksum {checksum}")
+            return to_record(ModelVersion, row, active=_active_number(session) == row.version)
 
     def get(self, version: int) -> ModelVersion:
         """Look up one version.
@@ -195,12 +136,17 @@ class Registry:
             ModelVersionNotFoundError: If there is no such version.
         """
         with self._sessions() as session:
-            row = session.get(ModelVersionRow, version)
+            row = self._row(session, version)
+            return to_record(ModelVersion, row, active=_active_number(session) == version)
+
+    @staticmethod
+    def _row(session: Session, version: int) -> ModelVersionRow:
+        row = session.get(ModelVersionRow, version)
         if row is None:
             raise ModelVersionNotFoundError(f"model version {version} does not exist")
-        return from_row(ModelVersion, row)
+        return row
 
-    def page(self, limit: int = 50, offset: int = 0) -> tuple[list[ModelVersion], int]:
+    def page(self, limit: int = 50, offset: int = 0) -> ModelVersionPage:
         """List versions, newest first.
 
         Args:
@@ -212,7 +158,10 @@ class Registry:
         """
         order = [ModelVersionRow.version.desc()]
         rows, total = read_page(self._sessions, ModelVersionRow, order, limit, offset)
-        return [from_row(ModelVersion, row) for row in rows], total
+        state = self.active()
+        active = state.version if state else None
+        items = [to_record(ModelVersion, row, active=row.version == active) for row in rows]
+        return ModelVersionPage(items=items, total=total, limit=limit, offset=offset)
 
     def active(self) -> ActiveState | None:
         """Read which version is active.
@@ -222,7 +171,7 @@ class Registry:
         """
         with self._sessions() as session:
             row = session.get(ActiveVersionRow, 1)
-        return None if row is None else from_row(ActiveState, row)
+        return None if row is None else to_record(ActiveState, row)
 
     def activate(self, version: int, activated_by: str) -> ActiveState:
         """Make a version the active one, in one transaction.
@@ -246,13 +195,12 @@ class Registry:
     def _activate(self, version: int, activated_by: str, *, only_if_unset: bool) -> ActiveState:
         with self._sessions.begin() as session:
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            if session.get(ModelVersionRow, version) is None:
-                raise ModelVersionNotFoundError(f"model version {version} does not exist")
+            self._row(session, version)
             row = session.get(ActiveVersionRow, 1, with_for_update=True)
             # Taken with the lock held, so that the history's times follow commit order.
             now = utc_now()
             if row is not None and only_if_unset:
-                return from_row(ActiveState, row)
+                return to_record(ActiveState, row)
             if row is None:
                 row = ActiveVersionRow(id=1, version=version, generation=1, activated_at=now)
                 session.add(row)
@@ -260,7 +208,7 @@ class Registry:
                 row.version, row.generation, row.activated_at = version, row.generation + 1, now
             session.add(ActivationRow(version=version, activated_at=now, activated_by=activated_by))
             session.flush()
-            return from_row(ActiveState, row)
+            return to_record(ActiveState, row)
 
     def activations(self) -> list[Activation]:
         """List every activation, oldest first.
@@ -270,7 +218,7 @@ class Registry:
         """
         with self._sessions() as session:
             rows = session.scalars(select(ActivationRow).order_by(ActivationRow.id)).all()
-        return [from_row(Activation, row) for row in rows]
+        return [to_record(Activation, row) for row in rows]
 
     def delete(self, version: int) -> None:
         """Delete a version and its file; the active version cannot be deleted.
@@ -284,39 +232,39 @@ class Registry:
         """
         with self._sessions.begin() as session:
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            row = session.get(ModelVersionRow, version)
-            if row is None:
-                raise ModelVersionNotFoundError(f"model version {version} does not exist")
-            active = session.get(ActiveVersionRow, 1)
-            if active is not None and active.version == version:
+            checksum = self._row(session, version).checksum
+            if _active_number(session) == version:
                 raise VersionInUseError(
                     f"model version {version} is active: activate another first"
                 )
-            path = row.file_path
-            shared = session.scalar(
-                select(func.count())
-                .select_from(ModelVersionRow)
-                .where(ModelVersionRow.file_path == path)
-            )
             session.execute(delete(ModelVersionRow).where(ModelVersionRow.version == version))
-        if shared == 1:
-            self.store.delete(path)
+        self.store.delete(checksum)
 
-    def load(self, version: ModelVersion, **options: Any) -> IrisClassifier:
-        """Load a version's model, checking its file against the registered SHA-256.
+    def load(self, version: int, **options: Any) -> tuple[ModelVersion, IrisClassifier]:
+        """Load a version's model as it is served: file checked, recorded types trusted.
 
         Args:
-            version: The version.
+            version: The version number.
             **options: Keyword arguments of :class:`~mlapi.ml.IrisClassifier`.
 
         Returns:
-            The classifier.
+            The version and its classifier.
 
         Raises:
+            ModelVersionNotFoundError: If there is no such version.
             ModelFileError: If the file is missing, damaged, or not a safe model file.
         """
-        data = self.store.get(version.file_path, version.file_sha256)
-        return IrisClassifier.from_bytes(data, **options)
+        with self._sessions() as session:
+            row = self._row(session, version)
+            record = to_record(ModelVersion, row, active=_active_number(session) == version)
+            trusted_types = list(row.trusted_types)
+        return record, self._read(record.checksum, trusted_types, **options)
+
+    def _read(
+        self, checksum: str, trusted_types: Collection[str], **options: Any
+    ) -> IrisClassifier:
+        data = self.store.get(checksum)
+        return IrisClassifier.from_bytes(data, trusted_types=trusted_types, **options)
 
     def bootstrap(self) -> ActiveState:
         """Make sure a version is active: on a new registry, the bundled model.

@@ -38,33 +38,32 @@ class ModelStore:
         """
         return posixpath.join(self._root, "versions", f"{checksum}.skops")
 
-    def put(self, data: bytes) -> tuple[str, str]:
+    def put(self, data: bytes) -> str:
         """Store a model file, unless an identical one is already there.
 
         Args:
             data: The file's bytes.
 
         Returns:
-            The file's path in the store and its SHA-256.
+            The file's SHA-256, which names it in the store.
         """
         checksum = sha256_hex(data)
         path = self.path_for(checksum)
         try:
             if sha256_hex(self._fs.cat_file(path)) == checksum:
-                return path, checksum  # already there, intact
+                return checksum  # already there, intact
         except (OSError, ValueError):
             pass  # missing: write it; damaged: write it again
         if isinstance(self._fs, LocalFileSystem):
             write_atomic(Path(path), data)
         else:  # pragma: no cover - exercised only against object stores
             self._fs.pipe_file(path, data)
-        return path, checksum
+        return checksum
 
-    def get(self, path: str, checksum: str) -> bytes:
+    def get(self, checksum: str) -> bytes:
         """Read a model file and check that it is the one registered.
 
         Args:
-            path: Its path in the store.
             checksum: Its registered SHA-256.
 
         Returns:
@@ -73,6 +72,7 @@ class ModelStore:
         Raises:
             ModelFileError: If the file is missing, truncated or altered.
         """
+        path = self.path_for(checksum)
         try:
             data: bytes = self._fs.cat_file(path)
         except (OSError, ValueError) as error:
@@ -84,11 +84,12 @@ class ModelStore:
             )
         return data
 
-    def delete(self, path: str) -> None:
+    def delete(self, checksum: str) -> None:
         """Remove a model file if it exists.
 
         Args:
-            path: Its path in the store.
+            checksum: Its SHA-256.
         """
+        path = self.path_for(checksum)
         if self._fs.exists(path):
             self._fs.rm_file(path)

@@ -1,16 +1,23 @@
 """Registry tables: model versions, the active version, activations and training jobs.
 
 SQLAlchemy 2 declarative models; the schema itself is created and changed only by the
-Alembic migrations in :mod:`mlapi.migrations`.
+Alembic migrations in :mod:`mlapi.migrations`. A row's attributes carry the names of
+the fields of its record in :mod:`mlapi.serving.records`, so :func:`to_record` copies one
+into the other without a list of fields.
 """
 
-import enum
+import dataclasses
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import JSON, DateTime, Enum, Float, ForeignKey, Integer, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from mlapi.ml.evaluation import Evaluation
+from mlapi.serving.records import JobState
+
+Record = TypeVar("Record")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -44,18 +51,55 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+class EvaluationJson(TypeDecorator[Evaluation]):
+    """An :class:`~mlapi.ml.evaluation.Evaluation` stored as JSON."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Evaluation | None, dialect: Dialect) -> Any:
+        """Store an evaluation as plain data.
+
+        Args:
+            value: The evaluation, or None.
+            dialect: The database dialect.
+
+        Returns:
+            Its fields as a dictionary.
+        """
+        return dataclasses.asdict(value) if value is not None else None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Evaluation | None:
+        """Read an evaluation back.
+
+        Args:
+            value: The stored dictionary, or None.
+            dialect: The database dialect.
+
+        Returns:
+            The evaluation.
+        """
+        return Evaluation.from_dict(value) if value is not None else None
+
+
 def utc_now() -> datetime:
     """Return the current time, aware, in UTC."""
     return datetime.now(UTC)
 
 
-class JobState(enum.StrEnum):
-    """Life cycle of a training job."""
+def to_record(kind: type[Record], row: Any, **values: Any) -> Record:
+    """Copy a table row into the record of the same field names.
 
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+    Args:
+        kind: The record's dataclass.
+        row: A row whose attributes include every field of ``kind`` not in ``values``.
+        **values: Fields the row does not hold (``active`` of a model version, say).
+
+    Returns:
+        The record.
+    """
+    fields = (field.name for field in dataclasses.fields(kind))  # type: ignore[arg-type]
+    return kind(**{name: getattr(row, name) for name in fields if name not in values}, **values)
 
 
 class Base(DeclarativeBase):
@@ -82,12 +126,15 @@ class ModelVersionRow(Base):
     dataset_checksum: Mapped[str] = mapped_column(String(64))
     feature_names: Mapped[list[Any]]
     class_names: Mapped[list[Any]]
-    metrics: Mapped[dict[str, Any]]
+    metrics: Mapped[Evaluation] = mapped_column(EvaluationJson)
     training_seconds: Mapped[float] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
-    file_path: Mapped[str] = mapped_column(String(500))
-    file_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # The model store names each file after this SHA-256: no path is kept.
+    checksum: Mapped[str] = mapped_column("file_sha256", String(64), unique=True)
+    # What loading the file may trust beyond skops' defaults: recorded when it was
+    # trained, so that nothing is trusted because the file itself says so.
+    trusted_types: Mapped[list[Any]]
 
 
 class ActiveVersionRow(Base):

@@ -1,55 +1,73 @@
-"""Training a classifier on the configured data set, as jobs and the CLI do it."""
+"""What a training trains, as configured: defaults resolved once, then the fit itself.
 
-from typing import Any
+:func:`resolve_training` is the one place where the configured defaults (algorithm,
+hyperparameters, held-out share, seed) meet what a front asked for; every front's
+training request goes through it. :func:`train_model` then trains exactly what it
+resolved, in whichever process runs the job.
+"""
 
 from mlapi.ml import IrisClassifier
-from mlapi.ml.estimators import ProgressCallback
+from mlapi.ml.estimators import ProgressCallback, get_estimator
+from mlapi.serving.records import TrainingOrder, TrainingSpec
 from mlapi.settings import Settings
 
 
-def train_on_dataset(
-    settings: Settings,
-    gradient_boosting: bool = False,
-    *,
-    algorithm: str | None = None,
-    hyperparameters: dict[str, Any] | None = None,
-    test_size: float | None = None,
-    random_state: int | None = None,
-    progress: ProgressCallback | None = None,
-) -> IrisClassifier:
-    """Train a new classifier on the data set, as configured. Blocks for the training time.
+def resolve_training(settings: Settings, order: TrainingOrder, created_by: str) -> TrainingSpec:
+    """Validate what to train against the catalogue, filling in the configured defaults.
 
     Args:
-        settings: Hyperparameter defaults, held-out split and the like.
-        gradient_boosting: Train gradient boosting instead of the default algorithm.
-        algorithm: Any algorithm of the catalogue; overrides ``gradient_boosting``.
-        hyperparameters: Hyperparameters over the configured defaults.
-        test_size: Held-out share; the configured one if None.
-        random_state: Seed of the held-out split; the configured one if None.
+        settings: Default algorithm, hyperparameters per algorithm, test size and seed.
+        order: What was asked; the catalogue's defaults fill in the hyperparameters that
+            neither it nor the configuration gives.
+        created_by: Who asks.
+
+    Returns:
+        What to train, fully resolved.
+
+    Raises:
+        InvalidInputError: If the algorithm or a hyperparameter is invalid.
+    """
+    spec = get_estimator(order.algorithm or settings.default_algorithm)
+    defaults = settings.hyperparameters.get(spec.name, {})
+    params = spec.validate({**defaults, **order.hyperparameters})
+    return TrainingSpec(
+        algorithm=spec.name,
+        hyperparameters=params.model_dump(mode="json"),
+        test_size=settings.test_size if order.test_size is None else order.test_size,
+        random_state=settings.random_state if order.random_state is None else order.random_state,
+        activate=order.activate,
+        created_by=created_by,
+    )
+
+
+def train_model(
+    settings: Settings, spec: TrainingSpec, progress: ProgressCallback | None = None
+) -> IrisClassifier:
+    """Train a new classifier on the data set, as resolved. Blocks for the training time.
+
+    Args:
+        settings: Where downloads go, and their limits.
+        spec: What to train, from :func:`resolve_training`.
         progress: Called with the share of fitting done.
 
     Returns:
         The trained, unsaved classifier.
 
     Raises:
-        InvalidInputError: If the algorithm or a hyperparameter is invalid.
+        InvalidInputError: If the data cannot be trained on as asked.
     """
     options = settings.classifier_options()
-    if test_size is not None:
-        options["test_size"] = test_size
-    if random_state is not None:
-        options["random_state"] = random_state
+    options.update(test_size=spec.test_size, random_state=spec.random_state)
     classifier = IrisClassifier(**options)
     data = classifier.dataset()
     classifier.train(
         data["X"],
         data["y"],
-        gradient_boosting,
-        algorithm=algorithm,
+        algorithm=spec.algorithm,
         feature_names=data["feature_names"],
         class_names=data["class_names"],
         dataset_name="iris",
         progress=progress,
-        **(hyperparameters or {}),
+        **spec.hyperparameters,
     )
     return classifier

@@ -1,1 +1,1 @@
-"""Route modules, one per resource."""
+"""Route modules, one per resource: the article's routes, predict, models, jobs, health."""

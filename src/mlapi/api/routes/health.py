@@ -2,32 +2,39 @@
 
 from fastapi import APIRouter
 
-from mlapi.api.deps import ActiveModelDep
+from mlapi.api.deps import ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
-from mlapi.api.schemas import HealthResponse
+from mlapi.serving.records import Health
 
 router = APIRouter(prefix="/v1/health", tags=["health"], route_class=StrictQueryRoute)
 
 
 @router.get("/live")
-async def live() -> HealthResponse:
+async def live(service: ServiceDep) -> Health:
     """Answer while the process can serve HTTP at all.
+
+    \f
+
+    Args:
+        service: The service layer, which does the work.
 
     Returns:
         ``{"status": "ok"}``.
     """
-    return HealthResponse(status="ok")
+    return service.live()
 
 
 @router.get("/ready", responses=problems(503))
-async def ready(active_model: ActiveModelDep) -> HealthResponse:
+async def ready(service: ServiceDep) -> Health:
     """Answer 200 once a model is loaded, 503 before.
 
+    \f
+
     Args:
-        active_model: The model being served.
+        service: The service layer, which does the work.
 
     Returns:
         ``{"status": "ready", "model_version": ...}``.
     """
-    return HealthResponse(status="ready", model_version=active_model.served.version.version)
+    return service.ready()

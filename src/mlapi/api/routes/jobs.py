@@ -2,86 +2,98 @@
 
 from typing import Annotated
 
-from anyio import to_thread
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Response
 
-from mlapi.api.deps import SettingsDep, TrainingDep
-from mlapi.api.routes._convert import job_response
+from mlapi.api.deps import LimitQuery, OffsetQuery, ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
-from mlapi.api.schemas import MAX_INTEGER, JobPage, JobResponse, TrainRequest
-from mlapi.serving.jobs import make_request
+from mlapi.api.schemas import TRAIN_REQUEST_DISCRIMINATOR, TrainRequest
+from mlapi.serving.records import JobPage, TrainingJob
 
 router = APIRouter(prefix="/v1", tags=["training"], route_class=StrictQueryRoute)
+
+#: Request bodies shown in the OpenAPI document.
+TRAIN_EXAMPLES = [
+    {
+        "algorithm": "gradient_boosting",
+        "hyperparameters": {"n_estimators": 50, "learning_rate": 0.2},
+        "test_size": 0.2,
+        "random_state": 0,
+        "activate": True,
+    },
+    {},
+]
 
 
 @router.post("/train", status_code=202, responses=problems(400, 413, 415, 422, 503))
 async def train(
-    body: TrainRequest, settings: SettingsDep, training: TrainingDep, response: Response
-) -> JobResponse:
+    body: Annotated[
+        TrainRequest,
+        Body(
+            title="TrainRequest",
+            examples=TRAIN_EXAMPLES,
+            json_schema_extra={"discriminator": TRAIN_REQUEST_DISCRIMINATOR},
+        ),
+    ],
+    service: ServiceDep,
+    response: Response,
+) -> TrainingJob:
     """Queue a training job; it runs in a separate process.
 
     Hyperparameters are checked now against the algorithm's types and bounds. Follow
     the job at the ``Location`` it answers with.
 
+    \f
+
     Args:
-        body: Algorithm, hyperparameters, split and whether to activate on success.
-        settings: Configured defaults.
-        training: The job rows and their runner.
+        body: Algorithm, hyperparameters, split and whether to activate on success; an
+            empty body trains the configured default algorithm.
+        service: The service layer, which does the work.
         response: Receives the ``Location`` header.
 
     Returns:
         The queued job (202 Accepted).
     """
-    request = make_request(
-        settings,
-        algorithm=body.algorithm,
-        hyperparameters=body.hyperparameters,
-        test_size=body.test_size,
-        random_state=body.random_state,
-        activate=body.activate,
-        created_by="api",
-    )
-    job = await to_thread.run_sync(training.jobs.create, request)
-    training.runner.wake()
+    job = await service.train(body.order(), created_by="api")
     response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return job_response(job)
+    return job
 
 
 @router.get("/jobs", responses=problems(422, 503))
 async def list_jobs(
-    training: TrainingDep,
-    limit: Annotated[int, Query(ge=1, le=500, description="Most jobs returned.")] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="Jobs skipped first.")] = 0,
+    service: ServiceDep,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
 ) -> JobPage:
     """List training jobs, newest first.
 
+    \f
+
     Args:
-        training: The job rows.
+        service: The service layer, which does the work.
         limit: Most jobs returned.
         offset: Jobs skipped first.
 
     Returns:
         A page of jobs and the total count.
     """
-    jobs, total = await to_thread.run_sync(lambda: training.jobs.page(limit, offset))
-    return JobPage(
-        items=[job_response(job) for job in jobs], total=total, limit=limit, offset=offset
-    )
+    return await service.jobs(limit, offset)
 
 
-@router.get("/jobs/{job_id}", responses=problems(404, 503))
+@router.get("/jobs/{job_id}", responses=problems(404, 422, 503))
 async def show_job(
     job_id: Annotated[str, Path(max_length=36, description="The job's id.")],
-    training: TrainingDep,
-) -> JobResponse:
+    service: ServiceDep,
+) -> TrainingJob:
     """Show a training job: state, progress, timing, resulting version or error.
+
+    \f
 
     Args:
         job_id: The job's id.
-        training: The job rows.
+        service: The service layer, which does the work.
 
     Returns:
         The job.
     """
-    return job_response(await to_thread.run_sync(training.jobs.get, job_id))
+    return await service.job(job_id)

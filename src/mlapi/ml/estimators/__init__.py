@@ -1,10 +1,12 @@
 """The catalogue of estimators mlapi can train.
 
 Each module in this package describes one algorithm in a few lines: its name, its
-hyperparameters (a pydantic model with types, bounds and defaults), how to build the
-scikit-learn estimator, and which extra types its saved files may contain. Drop a new
-module here exposing ``ESTIMATOR`` and the API, CLI and docs pick it up:
-:data:`CATALOGUE` and :class:`Algorithm` are built from whatever this package holds.
+hyperparameters (a pydantic model with types, bounds and defaults) and how to build the
+scikit-learn estimator. Drop a new module here exposing ``ESTIMATOR`` and the API, CLI
+and docs pick it up: :data:`CATALOGUE` and :class:`Algorithm` are built from whatever
+this package holds. Nothing else is needed: the types a fitted estimator's file holds are
+read from that file when it is trained, and recorded with it (see
+:mod:`mlapi.ml.persistence`).
 """
 
 import importlib
@@ -16,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from mlapi.ml.errors import FieldError, InvalidInputError
+from mlapi.ml.errors import FieldError, Input, InvalidInputError
 
 #: Receives the share of a training done so far, from 0 to 1.
 ProgressCallback = Callable[[float], None]
 
-#: Types every model file may contain beyond skops' own safe defaults.
-COMMON_TRUSTED_TYPES: tuple[str, ...] = ("sklearn.tree._tree.Tree",)
+#: The algorithm the article's ``gradient_boosting`` flag asks for.
+GRADIENT_BOOSTING = "gradient_boosting"
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,6 @@ class EstimatorSpec:
         hyperparameters: A pydantic model: its fields are the hyperparameters,
             with types, bounds and defaults. It should forbid extra fields.
         build: Makes an unfitted scikit-learn estimator from validated hyperparameters.
-        trusted_types: Fully-qualified type names that files of fitted estimators of
-            this kind contain and that skops does not trust by default.
         order: Position in listings; the lowest is the default algorithm.
         fit: Fits the estimator while reporting progress from 0 to 1, for estimators
             that can (e.g. through scikit-learn's ``monitor`` hook); a plain ``fit``
@@ -47,7 +47,6 @@ class EstimatorSpec:
     title: str
     hyperparameters: type[BaseModel]
     build: Callable[[Any], Any]
-    trusted_types: tuple[str, ...] = ()
     order: int = 100
     fit: Callable[[Any, Any, Any, ProgressCallback], Any] | None = None
 
@@ -88,7 +87,8 @@ class EstimatorSpec:
                 f"invalid hyperparameters for {self.name}",
                 [
                     FieldError(
-                        ("hyperparameters", *(str(part) for part in detail["loc"])),
+                        Input.HYPERPARAMETERS,
+                        tuple(str(part) for part in detail["loc"]),
                         detail["msg"],
                         detail["type"],
                     )
@@ -141,17 +141,18 @@ def get_estimator(name: str) -> EstimatorSpec:
     except KeyError:
         raise InvalidInputError(
             "unknown algorithm",
-            [FieldError(("algorithm",), f"must be one of {sorted(CATALOGUE)}", "enum")],
+            [FieldError(Input.ALGORITHM, (), f"must be one of {sorted(CATALOGUE)}", "enum")],
         ) from None
 
 
-def trusted_types() -> list[str]:
-    """List every type a model file may contain beyond skops' defaults.
+def algorithm_for(gradient_boosting: bool) -> str | None:
+    """Name the algorithm the article's ``gradient_boosting`` flag asks for.
+
+    Args:
+        gradient_boosting: The article's flag.
 
     Returns:
-        The union of the catalogue's trusted types, sorted.
+        ``"gradient_boosting"`` if set; None otherwise, meaning the default algorithm
+        (the catalogue's first, or the configured one in the service).
     """
-    names = set(COMMON_TRUSTED_TYPES)
-    for spec in CATALOGUE.values():
-        names.update(spec.trusted_types)
-    return sorted(names)
+    return GRADIENT_BOOSTING if gradient_boosting else None

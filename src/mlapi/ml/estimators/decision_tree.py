@@ -9,7 +9,7 @@ from mlapi.ml.estimators import EstimatorSpec
 
 
 class DecisionTreeHyperparameters(BaseModel):
-    """Hyperparameters of :class:`sklearn.tree.DecisionTreeClassifier`."""
+    """Hyperparameters of scikit-learn's ``DecisionTreeClassifier``."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -5,11 +5,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.ensemble import GradientBoostingClassifier
 
-from mlapi.ml.estimators import EstimatorSpec, ProgressCallback
+from mlapi.ml.estimators import GRADIENT_BOOSTING, EstimatorSpec, ProgressCallback
 
 
 class GradientBoostingHyperparameters(BaseModel):
-    """Hyperparameters of :class:`sklearn.ensemble.GradientBoostingClassifier`."""
+    """Hyperparameters of scikit-learn's ``GradientBoostingClassifier``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -46,7 +46,7 @@ def fit_with_progress(
 
 
 ESTIMATOR = EstimatorSpec(
-    name="gradient_boosting",
+    name=GRADIENT_BOOSTING,
     title="Gradient boosting",
     hyperparameters=GradientBoostingHyperparameters,
     build=lambda params: GradientBoostingClassifier(**params.model_dump()),

@@ -1,0 +1,52 @@
+"""``mlapi serve``: the REST API under uvicorn, over HTTPS when given a key and certificate."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlapi.cli.context import load_settings
+from mlapi.settings import LogLevel
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address [MLAPI_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [MLAPI_PORT].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [MLAPI_WORKERS].")] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="TLS private key, PEM [MLAPI_SSL_KEYFILE].")
+    ] = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate chain, PEM [MLAPI_SSL_CERTFILE].")
+    ] = None,
+    log_level: Annotated[
+        LogLevel | None, typer.Option(help="Least severe level logged [MLAPI_LOG_LEVEL].")
+    ] = None,
+) -> None:
+    """Serve the REST API (HTTPS when given a key and certificate).
+
+    Each option overrides the setting named in brackets.
+    """
+    import uvicorn
+
+    overrides = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "ssl_keyfile": ssl_keyfile,
+        "ssl_certfile": ssl_certfile,
+        "log_level": log_level,
+    }
+    settings = load_settings(
+        **{name: value for name, value in overrides.items() if value is not None}
+    )
+    uvicorn.run(
+        "mlapi.main:app",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        ssl_keyfile=settings.ssl_keyfile,
+        ssl_certfile=settings.ssl_certfile,
+        log_level=settings.log_level.value,
+        server_header=False,
+    )

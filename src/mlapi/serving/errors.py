@@ -1,0 +1,27 @@
+"""Domain exceptions of the service layer; each front says them in its own words.
+
+The REST API maps each to a problem response in one place (``api/errors.py``); the CLI
+prints its message.
+"""
+
+from mlapi.ml.errors import MlapiError
+
+
+class ModelNotReadyError(MlapiError):
+    """The service is still starting: no model is loaded yet."""
+
+
+class ModelVersionNotFoundError(MlapiError):
+    """No model version has that number."""
+
+
+class VersionInUseError(MlapiError):
+    """The version is active and cannot be deleted."""
+
+
+class JobNotFoundError(MlapiError):
+    """No training job has that id."""
+
+
+class TrainingFailedError(MlapiError):
+    """A training job that a caller waited for failed."""

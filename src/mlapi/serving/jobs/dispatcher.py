@@ -1,0 +1,272 @@
+"""Where training jobs run: a pool of training processes fed from the queue, or this process.
+
+A server runs a :class:`PoolDispatcher`: it claims queued rows while its pool has room,
+so any replica can run any job, and sweeps jobs whose training process died. The CLI's
+``mlapi train --wait`` runs an :class:`InlineDispatcher`, which runs the job it was just
+given in a thread of its own process. Either way a job that registered its version ends
+in :func:`finish_job`, the one place that activates it and marks it succeeded.
+"""
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from enum import StrEnum
+from multiprocessing import get_context
+from typing import Protocol
+
+from anyio import to_thread
+
+from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.jobs.worker import (
+    HEARTBEAT_SECONDS,
+    describe,
+    execute_job,
+    exit_with_parent,
+    warm_up,
+)
+from mlapi.serving.records import JobState, TrainingJob
+from mlapi.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Activates a registered version: ``activate(version, activated_by)``.
+Activate = Callable[[int, str], Awaitable[object]]
+
+
+async def finish_job(jobs: JobStore, job: TrainingJob, version: int, activate: Activate) -> None:
+    """Finish a job that registered its version: activate it if asked, then mark it succeeded.
+
+    The one place a job is finished. If activating it or recording its success fails, the
+    job is marked failed, naming its version (which stays registered).
+
+    Args:
+        jobs: Where the job's row is.
+        job: The job as claimed; its ``activate`` says whether to activate the version.
+        version: The version it registered.
+        activate: Serves the version from the dispatching process and records it active.
+    """
+    step = "activate it"
+    try:
+        if job.activate:
+            await activate(version, f"training job {job.id}")
+        step = "record its success"
+        await to_thread.run_sync(jobs.succeed, job.id)
+    except Exception as error:
+        logger.exception("could not %s: version %s of job %s", step, version, job.id)
+        await to_thread.run_sync(
+            jobs.fail,
+            job.id,
+            f"registered version {version} but could not {step}: {describe(error)}",
+        )
+
+
+class Training(StrEnum):
+    """Where the training jobs a service queues run."""
+
+    POOL = "pool"
+    """In a pool of training processes, claimed from the queue: what a server does."""
+    HERE = "here"
+    """In this process, as they are queued: ``mlapi train --wait`` without a server."""
+    ELSEWHERE = "elsewhere"
+    """Nowhere here: they stay queued for a server to claim."""
+
+
+def dispatcher_for(
+    training: Training, settings: Settings, jobs: JobStore, activate: Activate
+) -> "Dispatcher | None":
+    """Make what runs the training jobs a service queues.
+
+    Args:
+        training: Where they run.
+        settings: Pool size, heartbeat timeout and what the jobs need.
+        jobs: Where their rows are.
+        activate: Serves a registered version from this process and records it active.
+
+    Returns:
+        The dispatcher; None if the jobs are left for a server.
+    """
+    if training is Training.POOL:
+        return PoolDispatcher(settings, jobs, activate)
+    if training is Training.HERE:
+        return InlineDispatcher(settings, jobs, activate)
+    return None
+
+
+def _worker_id(kind: str) -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher(Protocol):
+    """Runs the training jobs a service queues."""
+
+    @property
+    def claimant(self) -> str | None:
+        """The worker new jobs are claimed for as they are queued; None leaves them to any."""
+
+    def start(self) -> None:
+        """Start running jobs (call from the event loop)."""
+
+    def submit(self, job: TrainingJob) -> None:
+        """Run, or look for, a job just queued."""
+
+    async def stop(self) -> None:
+        """Stop taking jobs."""
+
+
+class PoolDispatcher:
+    """Claims queued jobs and runs them in a pool of training processes.
+
+    Args:
+        settings: Pool size, heartbeat timeout and what the jobs need.
+        jobs: Where the jobs' rows are: any server process may claim them.
+        activate: Serves a registered version from this process and records it active.
+    """
+
+    claimant = None
+
+    def __init__(self, settings: Settings, jobs: JobStore, activate: Activate) -> None:
+        self._settings = settings
+        self._settings_json = settings.model_dump_json()
+        self._jobs = jobs
+        self._activate = activate
+        self.worker = _worker_id("server")
+        self._pool: ProcessPoolExecutor | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start claiming jobs (call from the event loop), and warm the training processes."""
+        self._task = asyncio.create_task(self._dispatch(), name="training-dispatcher")
+        # Starting a process and importing scikit-learn takes a second or two: do it now,
+        # not when the first job arrives.
+        executor = self._executor()
+        for _ in range(self._settings.training_workers):
+            executor.submit(warm_up)
+
+    def submit(self, job: TrainingJob) -> None:
+        """Look for queued jobs now rather than at the next tick."""
+        self._wakeup.set()
+
+    async def stop(self) -> None:
+        """Stop claiming; training processes already running finish on their own."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # Idle processes are reaped (no leaked semaphores at exit); a server that is
+            # stopping does not wait for a training still running.
+            idle = not self._running
+            await to_thread.run_sync(lambda: pool.shutdown(wait=idle, cancel_futures=True))
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_sweep = -math.inf  # jobs a previous process left running are swept first
+        while True:
+            try:
+                if loop.time() - last_sweep > HEARTBEAT_SECONDS * 2:
+                    last_sweep = loop.time()
+                    await to_thread.run_sync(self._jobs.sweep, self._settings.job_stale_seconds)
+                while len(self._running) < self._settings.training_workers:
+                    job = await to_thread.run_sync(self._jobs.claim, self.worker)
+                    if job is None:
+                        break
+                    task = asyncio.create_task(self._run(job), name=f"training-{job.id}")
+                    self._running.add(task)
+                    task.add_done_callback(self._running.discard)
+            except Exception:
+                logger.exception("the training dispatcher failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=HEARTBEAT_SECONDS)
+            self._wakeup.clear()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: forking a process that runs threads and an event loop is unsafe.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._settings.training_workers,
+                mp_context=get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
+        return self._pool
+
+    async def _run(self, job: TrainingJob) -> None:
+        try:
+            executor = self._executor()
+            future = executor.submit(execute_job, job.id, self._settings_json)
+            version = await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # Every job of a broken pool lands here; only the first replaces the pool,
+            # or a pool started meanwhile for new jobs would be dropped unawaited.
+            if self._pool is executor:
+                self._pool = None
+                executor.shutdown(wait=False, cancel_futures=True)
+            current = await to_thread.run_sync(self._jobs.get, job.id)
+            if current.state == JobState.QUEUED:
+                await to_thread.run_sync(self._jobs.release, job.id)
+            else:
+                await to_thread.run_sync(
+                    self._jobs.fail,
+                    job.id,
+                    "the training process died (killed, or out of memory)",
+                )
+            return
+        except Exception as error:
+            logger.exception("could not run training job %s", job.id)
+            await to_thread.run_sync(self._jobs.fail, job.id, describe(error))
+            return
+        finally:
+            self._wakeup.set()
+        if version is not None:
+            await finish_job(self._jobs, job, version, self._activate)
+
+
+class InlineDispatcher:
+    """Runs each job it is given in a thread of this process, at once.
+
+    For ``mlapi train --wait`` without a server: the job is claimed for this process as
+    it is queued, so no server picks it up as well.
+
+    Args:
+        settings: What the jobs need.
+        jobs: Where the jobs' rows are.
+        activate: Serves a registered version and records it active.
+    """
+
+    def __init__(self, settings: Settings, jobs: JobStore, activate: Activate) -> None:
+        self._settings_json = settings.model_dump_json()
+        self._jobs = jobs
+        self._activate = activate
+        self.claimant = _worker_id("cli")
+        self._running: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        """Nothing to start: jobs run as they are submitted."""
+
+    def submit(self, job: TrainingJob) -> None:
+        """Run a job just queued and claimed for this process."""
+        task = asyncio.create_task(self._run(job), name=f"training-{job.id}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def stop(self) -> None:
+        """Wait for the jobs running here to finish."""
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _run(self, job: TrainingJob) -> None:
+        try:
+            version = await to_thread.run_sync(execute_job, job.id, self._settings_json)
+            if version is not None:
+                await finish_job(self._jobs, job, version, self._activate)
+        except Exception as error:  # nothing here sweeps: a job left running would never end
+            logger.exception("could not run training job %s", job.id)
+            await to_thread.run_sync(self._jobs.fail, job.id, describe(error))

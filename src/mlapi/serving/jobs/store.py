@@ -1,0 +1,213 @@
+"""Training job rows: created, claimed by one server process, reported on, finished, swept.
+
+A job is a row of the registry database. Any server process may claim a queued row
+(``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, an immediate transaction on
+SQLite), so each job runs exactly once whichever replica claims it. A row whose
+heartbeat stops is failed by whichever server sweeps first.
+"""
+
+import dataclasses
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from mlapi.serving.database import read_page, session_factory
+from mlapi.serving.errors import JobNotFoundError
+from mlapi.serving.records import JobPage, JobState, TrainingJob, TrainingSpec
+from mlapi.serving.tables import TrainingJobRow, to_record, utc_now
+
+logger = logging.getLogger(__name__)
+
+
+class JobStore:
+    """Training job rows: create, claim, report, finish, sweep.
+
+    Args:
+        engine: The registry database.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = session_factory(engine)
+
+    def create(self, spec: TrainingSpec, worker: str | None = None) -> TrainingJob:
+        """Queue a job.
+
+        Args:
+            spec: What to train.
+            worker: Claim it for this worker at once; left for any server if None.
+
+        Returns:
+            The queued job.
+        """
+        now = utc_now()
+        row = TrainingJobRow(
+            id=str(uuid.uuid4()),
+            state=JobState.QUEUED,
+            progress=0.0,
+            created_at=now,
+            worker=worker,
+            heartbeat_at=now if worker else None,
+            **dataclasses.asdict(spec),
+        )
+        with self._sessions.begin() as session:
+            session.add(row)
+        return to_record(TrainingJob, row)
+
+    def get(self, job_id: str) -> TrainingJob:
+        """Look up a job.
+
+        Returns:
+            The job.
+
+        Raises:
+            JobNotFoundError: If there is no such job.
+        """
+        with self._sessions() as session:
+            row = session.get(TrainingJobRow, job_id)
+        if row is None:
+            raise JobNotFoundError(f"training job {job_id} does not exist")
+        return to_record(TrainingJob, row)
+
+    def page(self, limit: int = 50, offset: int = 0) -> JobPage:
+        """List jobs, newest first.
+
+        Args:
+            limit: Most jobs returned.
+            offset: Jobs skipped first.
+
+        Returns:
+            The page of jobs and the total number of jobs.
+        """
+        order = [TrainingJobRow.created_at.desc(), TrainingJobRow.id]
+        rows, total = read_page(self._sessions, TrainingJobRow, order, limit, offset)
+        items = [to_record(TrainingJob, row) for row in rows]
+        return JobPage(items=items, total=total, limit=limit, offset=offset)
+
+    def claim(self, worker: str) -> TrainingJob | None:
+        """Take the oldest unclaimed queued job for this worker.
+
+        Args:
+            worker: Identity of the claiming server process.
+
+        Returns:
+            The claimed job, or None if none is waiting.
+        """
+        with self._sessions.begin() as session:
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            row = session.scalars(
+                select(TrainingJobRow)
+                .where(TrainingJobRow.state == JobState.QUEUED, TrainingJobRow.worker.is_(None))
+                .order_by(TrainingJobRow.created_at, TrainingJobRow.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            row.worker, row.heartbeat_at = worker, utc_now()
+        return to_record(TrainingJob, row)
+
+    def _update(self, job_id: str, *conditions: Any, **values: Any) -> bool:
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(TrainingJobRow)
+                .where(TrainingJobRow.id == job_id, *conditions)
+                .values(**values)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release(self, job_id: str) -> None:
+        """Put a claimed job that never started back in the queue."""
+        self._update(job_id, TrainingJobRow.state == JobState.QUEUED, worker=None)
+
+    def start(self, job_id: str) -> None:
+        """Mark a job running."""
+        now = utc_now()
+        self._update(job_id, state=JobState.RUNNING, started_at=now, heartbeat_at=now)
+
+    def report(self, job_id: str, progress: float) -> None:
+        """Record progress and that the training process is alive.
+
+        Args:
+            job_id: The job; left alone unless it is running.
+            progress: Share done, from 0 to 1.
+        """
+        self._update(
+            job_id,
+            TrainingJobRow.state == JobState.RUNNING,
+            progress=min(max(progress, 0.0), 1.0),
+            heartbeat_at=utc_now(),
+        )
+
+    def record_version(self, job_id: str, version: int) -> None:
+        """Record the version a running job registered.
+
+        Args:
+            job_id: The job that registered it.
+            version: The registered version.
+        """
+        self._update(job_id, model_version=version, progress=1.0, heartbeat_at=utc_now())
+
+    def succeed(self, job_id: str) -> None:
+        """Mark a job succeeded."""
+        self._update(
+            job_id,
+            TrainingJobRow.state == JobState.RUNNING,
+            state=JobState.SUCCEEDED,
+            progress=1.0,
+            finished_at=utc_now(),
+        )
+
+    def fail(self, job_id: str, error: str) -> None:
+        """Mark a job failed, unless it already finished.
+
+        Args:
+            job_id: The job; left alone if it already finished.
+            error: Why, for the client.
+        """
+        self._update(
+            job_id,
+            TrainingJobRow.state.in_([JobState.QUEUED, JobState.RUNNING]),
+            state=JobState.FAILED,
+            error=error,
+            finished_at=utc_now(),
+        )
+
+    def sweep(self, stale_seconds: float) -> int:
+        """Fail running jobs whose process stopped reporting; requeue stale claims.
+
+        Args:
+            stale_seconds: How long without a heartbeat makes a job stale.
+
+        Returns:
+            How many running jobs were failed.
+        """
+        cutoff = utc_now() - timedelta(seconds=stale_seconds)
+        with self._sessions.begin() as session:
+            failed = session.execute(
+                update(TrainingJobRow)
+                .where(
+                    TrainingJobRow.state == JobState.RUNNING,
+                    TrainingJobRow.heartbeat_at < cutoff,
+                )
+                .values(
+                    state=JobState.FAILED,
+                    finished_at=utc_now(),
+                    error="interrupted: the process running it stopped before it finished",
+                )
+            )
+            session.execute(
+                update(TrainingJobRow)
+                .where(
+                    TrainingJobRow.state == JobState.QUEUED,
+                    TrainingJobRow.worker.is_not(None),
+                    TrainingJobRow.heartbeat_at < cutoff,
+                )
+                .values(worker=None)
+            )
+        count = int(failed.rowcount)  # type: ignore[attr-defined]
+        if count:
+            logger.warning("failed %d interrupted training job(s)", count)
+        return count

@@ -1,0 +1,118 @@
+"""What runs inside a training process: one job, from its row to a registered version.
+
+The process opens its own connection to the registry, marks the job running, trains
+while a heartbeat thread writes progress every :data:`HEARTBEAT_SECONDS`, and registers
+the model. Activating it, and marking the job succeeded, are left to the server process
+that dispatched the job (:func:`mlapi.serving.jobs.dispatcher.finish_job`), since only it
+can swap the model it serves.
+"""
+
+import json
+import logging
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+
+from mlapi.ml import MlapiError
+from mlapi.serving.database import make_engine
+from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.registry import Registry
+from mlapi.serving.store import ModelStore
+from mlapi.serving.training import train_model
+from mlapi.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Share of a job's progress that fitting the estimator accounts for.
+FIT_SHARE = 0.9
+
+#: Seconds between a training process's progress and heartbeat writes.
+HEARTBEAT_SECONDS = 0.5
+
+
+def execute_job(
+    job_id: str, settings_json: str, progress: Callable[[float], None] | None = None
+) -> int | None:
+    """Run one training job to the registration of its model.
+
+    Args:
+        job_id: The job, already claimed.
+        settings_json: The server's settings, as JSON (they cross a process boundary).
+        progress: Also told of progress, for a caller in the same process.
+
+    Returns:
+        The registered version, or None if the job failed (the failure is recorded).
+    """
+    settings = Settings(**json.loads(settings_json))
+    engine = make_engine(settings.registry_url)
+    jobs = JobStore(engine)
+    registry = Registry(engine, ModelStore(settings.model_dir))
+    done = [0.0]
+    stop = threading.Event()
+
+    def report(share: float) -> None:
+        # Fitting is 90 % of a job; evaluating, saving and registering bring it to 100 %.
+        done[0] = FIT_SHARE * share
+        if progress is not None:
+            progress(done[0])
+
+    def heartbeat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            jobs.report(job_id, done[0])
+
+    beating = threading.Thread(target=heartbeat, name=f"heartbeat-{job_id}", daemon=True)
+    try:
+        job = jobs.get(job_id)
+        jobs.start(job_id)
+        beating.start()
+        classifier = train_model(settings, job, progress=report)
+        version = registry.register(classifier, created_by=job.created_by)
+        jobs.record_version(job_id, version.version)
+        return version.version
+    except Exception as error:
+        if isinstance(error, MlapiError):  # the request or the data: its error says it all
+            logger.info("training job %s failed: %s", job_id, error)
+        else:
+            logger.exception("training job %s failed", job_id)
+        jobs.fail(job_id, describe(error))
+        return None
+    finally:
+        stop.set()
+        if beating.is_alive():
+            beating.join()
+        engine.dispose()
+
+
+def warm_up() -> None:
+    """Do nothing, in a fresh training process: importing this module is the work."""
+
+
+def exit_with_parent(parent: int) -> None:
+    """Make a training process end when the server that started it is gone.
+
+    A server killed outright (SIGKILL, OOM) cannot shut its pool down; without this its
+    idle training processes would live on, orphaned.
+
+    Args:
+        parent: Process id of the server.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def describe(error: BaseException) -> str:
+    """Say what went wrong, for a job's error field.
+
+    Returns:
+        One line for domain errors; the exception's type and message otherwise.
+    """
+    if isinstance(error, MlapiError):
+        return str(error)
+    return "".join(traceback.format_exception_only(error)).strip()

@@ -1,0 +1,217 @@
+"""The records every front gets from the service layer: plain dataclasses and enums.
+
+Each record is declared once, here. The REST API answers with them as they are (their
+attribute docstrings become the OpenAPI descriptions), the CLI prints them, the
+database rows in :mod:`mlapi.serving.tables` are copied into them by field name, and
+the CLI's HTTP client reads them back from JSON.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, computed_field
+
+from mlapi.ml.described import described
+from mlapi.ml.evaluation import Evaluation
+
+#: Largest version number, seed or offset accepted: the registry stores them as SQL
+#: ``INTEGER``, 32 bits on PostgreSQL; a larger one would fail in the database.
+MAX_INTEGER = 2**31 - 1
+
+
+class JobState(StrEnum):
+    """Life cycle of a training job: queued, then running, then succeeded or failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@described
+@dataclass(frozen=True)
+class TrainingOrder:
+    """What a front asks to train; what it leaves out, the configuration decides."""
+
+    algorithm: str | None = None
+    """Algorithm of the catalogue; the configured default if None."""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    """Hyperparameters over the configured defaults of the algorithm."""
+    test_size: Annotated[float | None, Field(gt=0, lt=1)] = None
+    """Share of rows held out for evaluation; the configured one if None."""
+    random_state: Annotated[int | None, Field(ge=0, le=MAX_INTEGER)] = None
+    """Seed of the held-out split; the configured one if None."""
+    activate: bool = True
+    """Whether to activate the new version once registered."""
+
+
+@described
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What a training job trains, with every default resolved."""
+
+    algorithm: str
+    """Algorithm of the catalogue."""
+    hyperparameters: dict[str, Any]
+    """Its hyperparameters, validated, defaults filled in."""
+    test_size: float
+    """Share of rows held out for evaluation."""
+    random_state: int
+    """Seed of the held-out split."""
+    activate: bool
+    """Whether the new version is activated once registered."""
+    created_by: str
+    """Who asked for it."""
+
+
+@described
+@dataclass(frozen=True)
+class TrainingJob(TrainingSpec):
+    """A training job and what became of it."""
+
+    id: str
+    """Its identifier (a UUID)."""
+    state: JobState
+    """Queued, running, succeeded or failed."""
+    progress: float
+    """Share of the training done, from 0 to 1."""
+    created_at: datetime
+    """When it was queued."""
+    started_at: datetime | None
+    """When training began."""
+    finished_at: datetime | None
+    """When it succeeded or failed."""
+    model_version: int | None
+    """The version it registered, once it has."""
+    error: str | None
+    """Why it failed."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job has succeeded or failed."""
+        return self.state in {JobState.SUCCEEDED, JobState.FAILED}
+
+
+@described
+@dataclass(frozen=True)
+class ModelVersion:
+    """A registered model version: immutable, but for whether it is the active one."""
+
+    version: int
+    """Version number, increasing with each registration."""
+    active: bool
+    """Whether this was the registry's active version when it was read."""
+    algorithm: str
+    """Algorithm of the catalogue it was trained with."""
+    hyperparameters: dict[str, Any]
+    """The hyperparameters it was trained with."""
+    dataset_name: str
+    """The data set it was trained on."""
+    dataset_checksum: str
+    """SHA-256 of the training data set."""
+    feature_names: list[str]
+    """Its input columns, in order."""
+    class_names: list[str]
+    """Its classes, in order."""
+    metrics: Evaluation
+    """Held-out evaluation."""
+    training_seconds: float
+    """How long fitting took."""
+    created_by: str
+    """Who or what registered it."""
+    created_at: datetime
+    """When it was registered."""
+    checksum: str
+    """SHA-256 of the model file, checked on every load."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def accuracy(self) -> float:
+        """Accuracy on the held-out split."""
+        return self.metrics.accuracy
+
+
+@described
+@dataclass(frozen=True)
+class ActiveState:
+    """Which version is active, and a counter bumped by every activation."""
+
+    version: int
+    """The active version's number."""
+    generation: int
+    """Increases with every activation, even of the same version."""
+    activated_at: datetime
+    """When it was activated."""
+
+
+@described
+@dataclass(frozen=True)
+class Activation:
+    """One past activation."""
+
+    version: int
+    """The version activated."""
+    activated_at: datetime
+    """When."""
+    activated_by: str
+    """Who or what activated it."""
+
+
+@described
+@dataclass(frozen=True)
+class Page:
+    """A page of a listing, newest first."""
+
+    items: Sequence[object]
+    """The items of this page."""
+    total: int
+    """Number of items in all."""
+    limit: int
+    """Most items asked for."""
+    offset: int
+    """Items skipped before this page."""
+
+
+@described
+@dataclass(frozen=True)
+class ModelVersionPage(Page):
+    """A page of model versions, newest first."""
+
+    items: list[ModelVersion]
+
+
+@described
+@dataclass(frozen=True)
+class JobPage(Page):
+    """A page of training jobs, newest first."""
+
+    items: list[TrainingJob]
+
+
+@described
+@dataclass(frozen=True)
+class Predictions:
+    """Predictions for a batch of rows, and the model version that made them."""
+
+    prediction: list[int]
+    """Predicted class of each row."""
+    probability: list[list[float]]
+    """Probability of each class, per row."""
+    labels: list[str]
+    """Name of the predicted class of each row."""
+    model_version: int
+    """Version of the model that answered."""
+
+
+@described
+@dataclass(frozen=True)
+class Health:
+    """Liveness or readiness of the service."""
+
+    status: Literal["ok", "ready"]
+    """``ok`` while the process answers; ``ready`` once a model is loaded."""
+    model_version: int | None = None
+    """The version served, once ready."""

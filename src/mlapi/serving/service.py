@@ -1,0 +1,342 @@
+"""The one entry point of every operation, for every front.
+
+:class:`Service` is what the REST routes, the CLI and any later front (the Open Inference
+Protocol routes, a dashboard) call, as Seldon MLServer's ``DataPlane`` is for its REST and
+gRPC servers: one method per operation, taking and returning the plain records of
+:mod:`mlapi.serving.records` and raising the domain errors of :mod:`mlapi.serving.errors`
+and :mod:`mlapi.ml.errors`. A front only adapts: it parses its protocol into arguments,
+and renders the record or the error in its own words. Nothing here knows about HTTP.
+
+Behind it: the registry of versions (:mod:`~mlapi.serving.registry`), the model this
+process serves (:mod:`~mlapi.serving.active_model`), training jobs
+(:mod:`~mlapi.serving.jobs`) and the resolution of what to train
+(:mod:`~mlapi.serving.training`).
+"""
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Self
+
+from anyio import to_thread
+
+from mlapi.ml import IrisClassifier
+from mlapi.ml.errors import FieldError, Input, InvalidInputError
+from mlapi.serving.active_model import ActiveModel, ServedModel
+from mlapi.serving.database import make_engine, migrate
+from mlapi.serving.errors import ModelNotReadyError
+from mlapi.serving.jobs.dispatcher import Training, dispatcher_for
+from mlapi.serving.jobs.follow import follow_job
+from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.prediction import Predictor
+from mlapi.serving.records import (
+    Health,
+    JobPage,
+    ModelVersion,
+    ModelVersionPage,
+    Predictions,
+    TrainingJob,
+    TrainingOrder,
+)
+from mlapi.serving.registry import Registry
+from mlapi.serving.store import ModelStore
+from mlapi.serving.training import resolve_training, train_model
+from mlapi.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Service", "Training", "follow_job"]
+
+
+class Service:
+    """Every operation on the model registry, the served model and training jobs.
+
+    Args:
+        settings: The configuration, read once at start-up.
+        training: Where the training jobs it queues run.
+        load_on_demand: Load the served model at its first use rather than at start-up
+            (for the CLI, whose commands mostly never predict).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        training: Training = Training.POOL,
+        load_on_demand: bool = False,
+    ) -> None:
+        self.settings = settings
+        self._engine = make_engine(settings.registry_url)
+        self._registry = Registry(self._engine, ModelStore(settings.model_dir))
+        self._jobs = JobStore(self._engine)
+        self._active = ActiveModel(settings, self._registry)
+        self._dispatcher = dispatcher_for(training, settings, self._jobs, self._active.activate)
+        self._predictor = Predictor()
+        self._load_on_demand = load_on_demand
+        self._started = False
+
+    # -- Life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate the registry, load the active model (unless on demand), start training."""
+        await to_thread.run_sync(migrate, self._engine)
+        if self._load_on_demand:
+            await to_thread.run_sync(self._registry.bootstrap)
+        else:
+            await to_thread.run_sync(self._active.load)
+        if self._dispatcher is not None:
+            self._dispatcher.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop training dispatch and close the registry's connections."""
+        if self._dispatcher is not None:
+            await self._dispatcher.stop()
+        self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Serve: start in the background and follow activations made anywhere, until the end.
+
+        Requests are answered meanwhile: those that need the model get
+        :class:`ModelNotReadyError` until it has loaded. Predictions run on one OpenMP
+        thread (see :mod:`~mlapi.serving.prediction`); training processes are not affected.
+
+        Yields:
+            Once the start-up is under way.
+        """
+        one_thread = self._predictor.one_thread()
+        starting = asyncio.create_task(self.start(), name="start-up")
+        starting.add_done_callback(_log_failure)
+        watching = asyncio.create_task(self._active.watch(), name="registry-watch")
+        try:
+            yield
+        finally:
+            for task in (starting, watching):
+                task.cancel()
+            await asyncio.gather(starting, watching, return_exceptions=True)
+            await self.stop()
+            one_thread.restore_original_limits()
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise ModelNotReadyError("the service is still starting")
+
+    async def _served(self, version: int | None = None) -> ServedModel:
+        if self._load_on_demand and self._started and not self._active.ready:
+            await to_thread.run_sync(self._active.load)
+        return await self._active.model(version)
+
+    # -- Predicting ---------------------------------------------------------------------------
+
+    async def predict(self, rows: Sequence[Any], model_version: int | None = None) -> Predictions:
+        """Predict the class, class probabilities and class name of each row.
+
+        Args:
+            rows: Rows of features, one value per feature of the model.
+            model_version: A registered version to ask; the active one if None.
+
+        Returns:
+            The predictions and the version that made them.
+
+        Raises:
+            ModelNotReadyError: If no model is loaded yet.
+            ModelVersionNotFoundError: If there is no such version.
+            InvalidInputError: If there are too many rows, or a row does not fit the
+                model (naming each row and column at fault).
+        """
+        limit = self.settings.max_rows_per_request
+        if len(rows) > limit:
+            raise InvalidInputError(
+                "too many rows",
+                [FieldError(Input.ROWS, (), f"must have at most {limit} rows", "too_many_rows")],
+            )
+        return await self._predictor.predict(await self._served(model_version), rows)
+
+    async def served(self) -> ModelVersion:
+        """Describe the model this process serves now.
+
+        Returns:
+            Its version; ``active`` says whether the registry still names it (a process
+            serving a fall-back, because the active version's file is damaged, says no).
+
+        Raises:
+            ModelNotReadyError: If no model is loaded yet.
+        """
+        served = await self._served()
+        state = await to_thread.run_sync(self._registry.active)
+        active = state is not None and state.version == served.version.version
+        return dataclasses.replace(served.version, active=active)
+
+    def live(self) -> Health:
+        """Say that the process answers.
+
+        Returns:
+            ``status="ok"``.
+        """
+        return Health(status="ok")
+
+    def ready(self) -> Health:
+        """Say whether a model is loaded and answering.
+
+        Returns:
+            ``status="ready"`` and the version served.
+
+        Raises:
+            ModelNotReadyError: Until the model has loaded.
+        """
+        return Health(status="ready", model_version=self._active.served.version.version)
+
+    # -- Training -----------------------------------------------------------------------------
+
+    async def train(self, order: TrainingOrder, created_by: str) -> TrainingJob:
+        """Queue a training job; the configured defaults fill in what the order leaves out.
+
+        Args:
+            order: What to train.
+            created_by: Who asks, recorded with the job and its version.
+
+        Returns:
+            The queued job.
+
+        Raises:
+            InvalidInputError: If the algorithm or a hyperparameter is invalid; nothing
+                is queued then.
+        """
+        self._require_started()
+        spec = resolve_training(self.settings, order, created_by)
+        claimant = self._dispatcher.claimant if self._dispatcher else None
+        job = await to_thread.run_sync(self._jobs.create, spec, claimant)
+        if self._dispatcher is not None:
+            self._dispatcher.submit(job)
+        return job
+
+    def fit(self, order: TrainingOrder, created_by: str) -> IrisClassifier:
+        """Train a model here and now, outside the registry and the job queue.
+
+        What ``mlapi train --output FILE`` writes; the service need not be started, and
+        nothing is read from or written to the registry. Blocks for the training time.
+
+        Args:
+            order: What to train; the configured defaults fill in the rest.
+            created_by: Who asks.
+
+        Returns:
+            The trained, unsaved classifier.
+
+        Raises:
+            InvalidInputError: If the order or the data cannot be trained on.
+        """
+        return train_model(self.settings, resolve_training(self.settings, order, created_by))
+
+    async def wait(
+        self, job_id: str, progress: Callable[[float], None] | None = None
+    ) -> TrainingJob:
+        """Wait until a training job finishes, wherever it runs.
+
+        Args:
+            job_id: Which job; it may run in this process or on any server.
+            progress: Told the job's progress, from 0 to 1, as it changes.
+
+        Returns:
+            The succeeded job.
+
+        Raises:
+            JobNotFoundError: If there is no such job.
+            TrainingFailedError: If it failed.
+        """
+        return await follow_job(self.job, job_id, progress)
+
+    async def job(self, job_id: str) -> TrainingJob:
+        """Look up a training job.
+
+        Raises:
+            JobNotFoundError: If there is no such job.
+        """
+        self._require_started()
+        return await to_thread.run_sync(self._jobs.get, job_id)
+
+    async def jobs(self, limit: int = 50, offset: int = 0) -> JobPage:
+        """List training jobs, newest first.
+
+        Args:
+            limit: Most jobs listed.
+            offset: Jobs skipped first.
+        """
+        self._require_started()
+        return await to_thread.run_sync(self._jobs.page, limit, offset)
+
+    # -- Model versions -----------------------------------------------------------------------
+
+    async def version(self, number: int) -> ModelVersion:
+        """Look up a model version.
+
+        Raises:
+            ModelVersionNotFoundError: If there is no such version.
+        """
+        self._require_started()
+        return await to_thread.run_sync(self._registry.get, number)
+
+    async def versions(self, limit: int = 50, offset: int = 0) -> ModelVersionPage:
+        """List model versions, newest first.
+
+        Args:
+            limit: Most versions listed.
+            offset: Versions skipped first.
+        """
+        self._require_started()
+        return await to_thread.run_sync(self._registry.page, limit, offset)
+
+    async def activate(self, number: int, activated_by: str) -> ModelVersion:
+        """Make a version the active one everywhere, and serve it from this process at once.
+
+        Its file is loaded and checked first; nothing changes if it does not load.
+
+        Args:
+            number: The version's number.
+            activated_by: Who or what activates it, recorded in the history.
+
+        Returns:
+            The version, now active.
+
+        Raises:
+            ModelVersionNotFoundError: If there is no such version.
+            ModelFileError: If its file is missing or damaged.
+        """
+        self._require_started()
+        await self._active.activate(number, activated_by)
+        return dataclasses.replace(self._active.served.version, active=True)
+
+    async def delete(self, number: int) -> None:
+        """Delete a version and its file.
+
+        Raises:
+            ModelVersionNotFoundError: If there is no such version.
+            VersionInUseError: If it is the active version.
+        """
+        self._require_started()
+        await to_thread.run_sync(self._registry.delete, number)
+
+
+def _log_failure(task: "asyncio.Task[None]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the service failed to start", exc_info=task.exception())

@@ -1,0 +1,40 @@
+"""Helpers for job tests: what to train, and jobs whose process stopped reporting."""
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from mlapi.serving.records import TrainingSpec
+from mlapi.serving.tables import TrainingJobRow, utc_now
+
+
+def training_spec(**changes: Any) -> TrainingSpec:
+    """A small decision tree to train, with ``changes`` applied."""
+    values: dict[str, Any] = {
+        "algorithm": "decision_tree",
+        "hyperparameters": {"max_depth": 3},
+        "test_size": 0.2,
+        "random_state": 0,
+        "activate": True,
+        "created_by": "test",
+    }
+    return TrainingSpec(**{**values, **changes})
+
+
+def boosting_spec(n_estimators: int, **changes: Any) -> TrainingSpec:
+    """Gradient boosting with ``n_estimators`` stages (more stages, a longer job)."""
+    return training_spec(
+        algorithm="gradient_boosting", hyperparameters={"n_estimators": n_estimators}, **changes
+    )
+
+
+def age_heartbeat(engine: Engine, job_id: str, seconds: float) -> None:
+    """Move a job's heartbeat into the past, as if its process had stopped."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(TrainingJobRow)
+            .where(TrainingJobRow.id == job_id)
+            .values(heartbeat_at=utc_now() - timedelta(seconds=seconds))
+        )
