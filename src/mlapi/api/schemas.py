@@ -33,6 +33,12 @@ FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
 #: One observation, with a value per feature of the active model.
 Row = Annotated[list[FiniteFloat], Field(min_length=1)]
 
+#: A value of a feature: a number, text for a categorical feature, or null if missing.
+Value = FiniteFloat | Annotated[str, Field(max_length=1000)] | None
+
+#: One observation: its values in the model's column order, or keyed by feature name.
+AnyRow = Annotated[list[Value], Field(min_length=1)] | dict[str, Value]
+
 
 class IrisPredictionInput(BaseModel):
     """Rows to classify: the article's request body.
@@ -49,13 +55,34 @@ class IrisPredictionInput(BaseModel):
     data: list[Row] = Field(min_length=1, description="Observations, one row each.")
 
 
-class PredictionRequest(IrisPredictionInput):
-    """Rows to classify, and optionally which model version should answer."""
+class PredictionRequest(BaseModel):
+    """Rows to classify, and optionally which model version should answer.
+
+    A row holds one value per feature of the model: a number, text for a categorical
+    feature, or null where the model fills in missing values. It is a list in the
+    model's column order, or an object keyed by feature name.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"data": [[5.1, 3.5, 1.4, 0.2]], "model_version": 1}]},
+        json_schema_extra={
+            "examples": [
+                {"data": [[5.1, 3.5, 1.4, 0.2]], "model_version": 1},
+                {
+                    "data": [
+                        {
+                            "sepal length (cm)": 5.1,
+                            "sepal width (cm)": 3.5,
+                            "petal length (cm)": 1.4,
+                            "petal width (cm)": 0.2,
+                        }
+                    ]
+                },
+            ]
+        },
     )
+
+    data: list[AnyRow] = Field(min_length=1, description="Observations, one row each.")
 
     model_version: int | None = Field(
         default=None,

@@ -42,6 +42,13 @@ def train(
         int | None, typer.Option(min=0, max=MAX_INTEGER, help="Seed of the held-out split.")
     ] = None,
     activate: Annotated[bool, typer.Option(help="Activate the new version on success.")] = True,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="A data package's URL, a local package file (trained here, at once), or "
+            "a data set's name; MLAPI_DEFAULT_DATASET if not given."
+        ),
+    ] = None,
     wait: Annotated[
         bool, typer.Option(help="Wait for the job, with a progress bar, and print its metrics.")
     ] = False,
@@ -57,15 +64,29 @@ def train(
     Hyperparameter values are read as JSON where they parse (``max_depth=3``), else as
     text (``criterion=gini``).
     """
+    overrides: dict[str, Any] = {}
+    if dataset is not None and Path(dataset).exists():
+        if options(ctx).url is not None:
+            raise typer.BadParameter(
+                "a server cannot read a file on this machine: give a URL it can reach",
+                param_hint="--dataset",
+            )
+        # The user's own file: read here, by this process, so it trains here too.
+        dataset, wait, overrides = (
+            Path(dataset).resolve().as_uri(),
+            True,
+            {"dataset_allow_file": True},
+        )
     order = TrainingOrder(
         algorithm=algorithm.value if algorithm else None,
         hyperparameters=dict(_parse_param(text) for text in param or []),
         test_size=test_size,
         random_state=seed,
         activate=activate,
+        dataset=dataset,
     )
     if output_file is not None:
-        _train_to_file(ctx, order, output_file)
+        _train_to_file(ctx, order, output_file, overrides)
         return
 
     async def queue(backend: Backend) -> TrainingJob | ModelVersion:
@@ -77,7 +98,7 @@ def train(
         assert finished.model_version is not None  # noqa: S101 - a succeeded job has one
         return await backend.version(finished.model_version)
 
-    result = call(ctx, queue, run_jobs=wait)
+    result = call(ctx, queue, run_jobs=wait, overrides=overrides)
     if isinstance(result, ModelVersion):
         output.report(ctx, result, lambda: output.metrics(result))
     else:
@@ -90,11 +111,14 @@ def train(
         )
 
 
-def _train_to_file(ctx: typer.Context, order: TrainingOrder, path: Path) -> None:
+def _train_to_file(
+    ctx: typer.Context, order: TrainingOrder, path: Path, overrides: dict[str, Any]
+) -> None:
     if options(ctx).url is not None:
         raise typer.BadParameter("trains in this process: leave out --url", param_hint="--output")
     try:
-        classifier = Service(load_settings(), training=Training.ELSEWHERE).fit(order, "cli")
+        service = Service(load_settings(**overrides), training=Training.ELSEWHERE)
+        classifier = service.fit(order, "cli")
         classifier.save(path)
     except (MlapiError, OSError) as error:
         typer.echo(f"error: {error}", err=True)
