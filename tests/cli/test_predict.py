@@ -45,3 +45,14 @@ def test_predict_refuses_a_row_of_the_wrong_width(mlapi: Mlapi) -> None:
 def test_predict_without_rows_explains_how(mlapi: Mlapi) -> None:
     result = mlapi("predict", exit_code=2)
     assert "--csv" in result.output
+
+
+def test_predict_csv_file_with_a_row_that_does_not_match_its_header_is_refused(
+    mlapi: Mlapi, tmp_path: Path
+) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text("sepal length (cm),sepal width (cm)\n5.1\n")
+
+    result = mlapi("predict", "--csv", str(rows), exit_code=2)
+
+    assert "does not match" in result.output

@@ -340,3 +340,15 @@ def test_read_package_refuses_bytes_that_are_not_utf_8(tmp_path: Path) -> None:
     error = refusal(write_package(tmp_path, csv.encode("latin-1")))
 
     assert error.message.startswith("cannot read 'data.csv': 'utf-8' codec can't decode")
+
+
+@pytest.mark.parametrize(
+    ("cell", "kind"), [("1e999", "number"), ("-1e999", "number"), ("9" * 19, "integer")]
+)
+def test_values_beyond_the_column_type_are_refused_naming_the_cell(
+    tmp_path: Path, cell: str, kind: str
+) -> None:
+    fields = [{"name": "a", "type": kind}, {"name": "species", "type": "string"}]
+    write_package(tmp_path, f"a,species\n1,rose\n{cell},lily\n", fields)
+
+    assert refusal(tmp_path).problems == [f"row 3, field 'a': {cell!r} is not a finite {kind}"]

@@ -534,3 +534,16 @@ def test_classifier_download_uses_its_cache_dir_and_size_cap(base: str, cache: P
 
     assert path == cache / f"{DIGEST}-iris.csv"
     assert path.read_bytes() == CONTENT
+
+
+def test_a_url_with_a_very_long_file_name_is_cached_under_a_shortened_one(
+    tmp_path: Path, cache: Path
+) -> None:
+    long_name = tmp_path / ("a" * 240 + ".csv")
+    long_name.write_bytes(CONTENT)
+
+    path = download(long_name.as_uri(), cache, allow_file=True)
+
+    assert path.read_bytes() == CONTENT
+    assert len(path.name) < 200
+    assert [child.name for child in cache.iterdir()] == [path.name]

@@ -124,3 +124,10 @@ def test_a_kept_package_changed_on_disk_is_refused_by_name(local: Settings, tmp_
 
     with pytest.raises(DatasetError, match="gone or changed"):
         datasets.load(DatasetSource(name="shapes"))
+
+
+def test_a_url_that_does_not_parse_is_refused(settings: Settings) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        Datasets(settings).resolve(DatasetSource(url="http://[::1/x.zip"))
+
+    assert caught.value.errors[0].location == ("url",)

@@ -25,11 +25,15 @@ def _cell(text: str) -> float | str | None:
 def _read_rows(rows: list[str], csv_file: Path | None) -> list[Any]:
     parsed: list[Any] = [[_cell(cell) for cell in row.split(",")] for row in rows]
     if csv_file is not None:
-        with csv_file.open(newline="") as handle:
-            parsed.extend(
-                {name: _cell(cell) for name, cell in record.items()}
-                for record in csv.DictReader(handle)
-            )
+        with csv_file.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle, restkey="")
+            for record in reader:
+                if "" in record or None in record.values():
+                    raise typer.BadParameter(
+                        f"does not match its header at line {reader.line_num}",
+                        param_hint="--csv",
+                    )
+                parsed.append({name: _cell(cell) for name, cell in record.items()})
     if not parsed:
         raise typer.BadParameter("give rows as arguments (5.1,3.5,1.4,0.2) or --csv FILE")
     return parsed

@@ -13,7 +13,13 @@ from mlapi.cli import output
 from mlapi.cli.client import Backend
 from mlapi.cli.context import call, load_settings, options
 from mlapi.ml import Algorithm, MlapiError
-from mlapi.serving.records import MAX_INTEGER, ModelVersion, TrainingJob, TrainingOrder
+from mlapi.serving.records import (
+    MAX_INTEGER,
+    DatasetSource,
+    ModelVersion,
+    TrainingJob,
+    TrainingOrder,
+)
 from mlapi.serving.service import Service, Training
 
 
@@ -49,6 +55,9 @@ def train(
             "a data set's name; MLAPI_DEFAULT_DATASET if not given."
         ),
     ] = None,
+    sha256: Annotated[
+        str | None, typer.Option(help="Expected SHA-256 of the --dataset URL's package file.")
+    ] = None,
     wait: Annotated[
         bool, typer.Option(help="Wait for the job, with a progress bar, and print its metrics.")
     ] = False,
@@ -64,26 +73,16 @@ def train(
     Hyperparameter values are read as JSON where they parse (``max_depth=3``), else as
     text (``criterion=gini``).
     """
-    overrides: dict[str, Any] = {}
-    if dataset is not None and Path(dataset).exists():
-        if options(ctx).url is not None:
-            raise typer.BadParameter(
-                "a server cannot read a file on this machine: give a URL it can reach",
-                param_hint="--dataset",
-            )
-        # The user's own file: read here, by this process, so it trains here too.
-        dataset, wait, overrides = (
-            Path(dataset).resolve().as_uri(),
-            True,
-            {"dataset_allow_file": True},
-        )
+    source, overrides = _dataset(ctx, dataset, sha256)
+    if overrides:  # the user's own file: read here, by this process, so it trains here too
+        wait = True
     order = TrainingOrder(
         algorithm=algorithm.value if algorithm else None,
         hyperparameters=dict(_parse_param(text) for text in param or []),
         test_size=test_size,
         random_state=seed,
         activate=activate,
-        dataset=dataset,
+        dataset=source,
     )
     if output_file is not None:
         _train_to_file(ctx, order, output_file, overrides)
@@ -109,6 +108,29 @@ def train(
                 f"queued training job {result.id}; follow it with: mlapi jobs show {result.id}"
             ),
         )
+
+
+def _dataset(
+    ctx: typer.Context, dataset: str | None, sha256: str | None
+) -> tuple[DatasetSource | str | None, dict[str, Any]]:
+    """Say what --dataset names, and the settings that reading it here needs."""
+    if dataset is None or "://" in dataset:
+        return (None if dataset is None else DatasetSource(url=dataset, sha256=sha256)), {}
+    path = Path(dataset)
+    if not path.exists():
+        return dataset, {}  # a data set's name
+    if options(ctx).url is not None:
+        raise typer.BadParameter(
+            "a server cannot read a file on this machine: give a URL it can reach",
+            param_hint="--dataset",
+        )
+    if not path.is_file():
+        raise typer.BadParameter(
+            "give a package file: pack a folder first (mlapi dataset pack)",
+            param_hint="--dataset",
+        )
+    file = DatasetSource(url=path.resolve().as_uri(), sha256=sha256)
+    return file, {"dataset_allow_file": True}
 
 
 def _train_to_file(

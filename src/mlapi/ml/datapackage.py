@@ -21,6 +21,7 @@ Pure functions of the folder's files: nothing here downloads, extracts or writes
 
 import csv
 import json
+import math
 import re
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, get_args
@@ -38,7 +39,7 @@ DESCRIPTOR = "datapackage.json"
 MAX_LISTED_PROBLEMS = 20
 
 #: An integer cell, as Table Schema writes one (no spaces, no ``_`` separators).
-INTEGER = re.compile(r"[+-]?[0-9]+")
+INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 #: A finite number cell, as Table Schema writes one.
 NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -240,7 +241,7 @@ def _read_columns(
                     columns[name].append(
                         _parse(cell, types[name], missing, row_number, name, problems)
                     )
-    except (OSError, LookupError, UnicodeDecodeError, csv.Error) as error:
+    except (OSError, LookupError, UnicodeError, csv.Error) as error:
         raise DatasetError(f"cannot read {resource.path!r}: {error}") from error
     problems.raise_any()
     return columns
@@ -257,7 +258,11 @@ def _parse(
     if pattern.fullmatch(cell) is None:
         problems.add(row, name, f"{cell[:40]!r} is not a finite {kind}")
         return None
-    return int(cell) if kind == "integer" else float(cell)
+    value = int(cell) if kind == "integer" else float(cell)
+    if value in (math.inf, -math.inf):
+        problems.add(row, name, f"{cell[:40]!r} is not a finite {kind}")
+        return None
+    return value
 
 
 def _to_dataset(

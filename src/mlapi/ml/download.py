@@ -84,7 +84,10 @@ def download(
         DownloadError: If the scheme or an address is refused, the server fails, the
             body is too large or too slow, or the checksum differs.
     """
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as error:
+        raise DownloadError(f"refused {url}: {error}") from error
     if scheme not in {"http", "https"} and not (scheme == "file" and allow_file):
         raise DownloadError(f"refused {url}: only http and https downloads are allowed")
     expected = sha256.lower() if sha256 else None
@@ -109,11 +112,14 @@ def download(
             if expected is not None and actual != expected:
                 message = f"checksum mismatch for {url}: expected {expected}, got {actual}"
                 raise DownloadError(message)
+            destination = cache_dir / f"{actual}-{name}"
+            temporary.replace(destination)
+        except UnicodeError as error:  # a host name IDNA cannot encode
+            temporary.unlink(missing_ok=True)
+            raise DownloadError(f"refused {url}: the host name is invalid ({error})") from error
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-    destination = cache_dir / f"{actual}-{name}"
-    temporary.replace(destination)
     return destination
 
 
@@ -318,7 +324,7 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 def _file_name(url: str) -> str:
     name = _UNSAFE_NAME_CHARACTERS.sub("_", Path(urlsplit(url).path).name).lstrip(".")
-    return name or "download"
+    return name[-100:] or "download"  # within any file system's limit, with the checksum
 
 
 def _file_sha256(path: Path) -> str:

@@ -40,7 +40,7 @@ def infer_fields(csv_path: Path, target: str, *, delimiter: str = ",") -> list[d
         DatasetError: If the file cannot be read, has no header, or lacks the target.
     """
     try:
-        with csv_path.open(encoding="utf-8", newline="") as handle:
+        with csv_path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, delimiter=delimiter, strict=True)
             header = next(reader, None)
             if not header:

@@ -52,8 +52,11 @@ def validate_rows(rows: Any, width: int) -> np.ndarray:
     if isinstance(rows, list):
         validate_rows_shape(rows, width)
     try:
-        matrix = np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError) as error:
+        matrix = np.asarray(rows)
+        if matrix.dtype.kind not in "fiu":  # text, None, booleans or huge integers
+            raise TypeError(f"rows hold {matrix.dtype} values")
+        matrix = matrix.astype(np.float64, copy=False)
+    except (TypeError, ValueError, OverflowError) as error:
         if isinstance(rows, list):  # name each cell at fault
             validate_typed_rows(rows, ["number"] * width, allow_missing=False)
         raise InvalidInputError(f"rows must be numbers: {error}") from error
@@ -180,8 +183,9 @@ def validate_rows_shape(rows: Any, width: int) -> None:
 
 
 def _is_finite_number(value: Any) -> bool:
-    return (
-        isinstance(value, int | float | np.integer | np.floating)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond any float
+        return False

@@ -93,7 +93,9 @@ def fit(
             names = ", ".join(np.asarray(class_names)[untrained].tolist())
             raise ValueError(f"no training rows of class {names} (give each class 2 rows)")
         started = time.perf_counter()
-        model = _fit_model(spec, params, feature_types, X_train, y_train, progress)
+        # Whether values are missing is a property of the data set, not of the split.
+        preprocessing = tabular.preprocessing(feature_types, features)
+        model = _fit_model(spec, params, preprocessing, X_train, y_train, progress)
         training_seconds = time.perf_counter() - started
     except (ValueError, OverflowError) as error:
         raise InvalidInputError(f"cannot train on this data: {error}") from error
@@ -139,13 +141,12 @@ def _features(X: Any, feature_types: list[tabular.FeatureType] | None) -> np.nda
 def _fit_model(
     spec: EstimatorSpec,
     params: Any,
-    feature_types: list[tabular.FeatureType],
+    preprocessing: Any | None,
     X: np.ndarray,  # noqa: N803
     y: np.ndarray,
     progress: ProgressCallback | None,
 ) -> Any:
     """Fit the preprocessing the data needs, if any, then the estimator on its output."""
-    preprocessing = tabular.preprocessing(feature_types, X)
     prepared = X if preprocessing is None else preprocessing.fit_transform(X)
     estimator = spec.fit_estimator(spec.build(params), prepared, y, progress or _ignore_progress)
     if preprocessing is None:

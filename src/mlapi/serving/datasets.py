@@ -65,7 +65,11 @@ class Datasets:
                 ("name",), f"no data set is named {choice.name!r}: give its url", "unknown"
             )
         if choice.url is not None:
-            scheme = urlsplit(choice.url).scheme.lower()
+            try:
+                scheme = urlsplit(choice.url).scheme.lower()
+                urlsplit(choice.url).hostname  # noqa: B018 - parsing it is the check
+            except ValueError as error:
+                raise _invalid(("url",), f"is not a valid URL: {error}", "url") from error
             allowed = {"http", "https"} | ({"file"} if self.settings.dataset_allow_file else set())
             if scheme not in allowed:
                 raise _invalid(("url",), f"must be one of {sorted(allowed)} URLs", "scheme")
