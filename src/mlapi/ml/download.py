@@ -96,7 +96,7 @@ def download(
     name = _file_name(url)
     if expected is not None:
         cached = cache_dir / f"{expected}-{name}"
-        if cached.is_file() and _file_sha256(cached) == expected:
+        if cached.is_file() and file_sha256(cached) == expected:
             return cached
 
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -327,7 +327,8 @@ def _file_name(url: str) -> str:
     return name[-100:] or "download"  # within any file system's limit, with the checksum
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Compute a file's SHA-256, in hexadecimal, reading it a mebibyte at a time."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -11,7 +11,6 @@ behind: its file is removed unless a name already refers to it.
 """
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -22,7 +21,7 @@ from urllib.parse import urlsplit
 
 from mlapi.ml import datasets
 from mlapi.ml.datasets import Dataset, ExtractionLimits
-from mlapi.ml.download import download
+from mlapi.ml.download import download, file_sha256
 from mlapi.ml.errors import DatasetError, FieldError, Input, InvalidInputError
 from mlapi.serving.records import DatasetSource
 from mlapi.settings import Settings
@@ -114,7 +113,7 @@ class Datasets:
             allow_file=self.settings.dataset_allow_file,
             progress=progress,
         )
-        sha256 = _file_sha256(path)
+        sha256 = file_sha256(path)
         try:
             dataset = self._read(path)
         except BaseException:
@@ -147,7 +146,7 @@ class Datasets:
             origin = DatasetSource(url=entry["url"], sha256=entry["sha256"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise DatasetError(f"data set {name!r} is not available: {error}") from error
-        if not path.is_file() or _file_sha256(path) != origin.sha256:
+        if not path.is_file() or file_sha256(path) != origin.sha256:
             raise DatasetError(
                 f"the package of data set {name!r} is gone or changed: fetch it again"
             )
@@ -193,11 +192,3 @@ def _invalid(location: tuple[str, ...], message: str, kind: str) -> InvalidInput
     return InvalidInputError(
         "invalid data set", [FieldError(Input.DATASET, location, message, kind)]
     )
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
