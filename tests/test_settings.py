@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
@@ -351,6 +352,7 @@ def test_classifier_options_carry_the_split_and_downloads_but_no_training_defaul
         cache_dir=tmp_path / "downloads",
         download_max_bytes=1000,
         download_timeout=3.0,
+        dataset_allowed_networks="10.0.0.0/8, 127.0.0.1/32",
     )
 
     # The configured algorithm and hyperparameters are resolved in the service layer.
@@ -360,7 +362,25 @@ def test_classifier_options_carry_the_split_and_downloads_but_no_training_defaul
         "cache_dir": tmp_path / "downloads",
         "download_max_bytes": 1000,
         "download_timeout": 3.0,
+        "allowed_networks": [ip_network("10.0.0.0/8"), ip_network("127.0.0.1/32")],
     }
+
+
+def test_allowed_networks_are_read_as_comma_separated_cidrs_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLAPI_DATASET_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+
+    assert Settings().allowed_networks == [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+
+
+def test_an_allowed_network_that_is_not_a_cidr_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLAPI_DATASET_ALLOWED_NETWORKS", "localhost")
+
+    with pytest.raises(ValueError, match="dataset_allowed_networks"):
+        Settings()
 
 
 def test_classifier_options_build_a_classifier_that_splits_as_configured(

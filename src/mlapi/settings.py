@@ -11,12 +11,14 @@ than leaving the default in place unnoticed.
 import difflib
 import os
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -107,6 +109,47 @@ class Settings(BaseSettings):
     download_timeout: float = Field(
         default=60.0, gt=0, description="Seconds a download may take in all."
     )
+    default_dataset: str = Field(
+        default="iris",
+        min_length=1,
+        description="Data set a training job uses unless it names one: the name of a "
+        "bundled or already fetched data set, or the URL of a data package.",
+    )
+    dataset_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (comma-separated CIDRs) a data set may be downloaded from "
+        "although they are loopback, private, link-local or otherwise internal, e.g. "
+        "`10.0.0.0/8,192.168.1.7/32`. Empty: only public addresses.",
+    )
+    dataset_allow_file: bool = Field(
+        default=False, description="Whether a data set URL may be a `file:` URL on the server."
+    )
+    dataset_connect_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a download may take to connect."
+    )
+    dataset_max_members: int = Field(
+        default=1000, ge=2, description="Most files and folders in a data package archive."
+    )
+    dataset_max_unpacked_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes a data package archive may expand to.",
+    )
+    dataset_max_ratio: float = Field(
+        default=200.0,
+        ge=1,
+        description="Largest ratio of expanded to compressed size of a data package archive.",
+    )
+    dataset_max_rows: int = Field(
+        default=1_000_000, ge=2, description="Most rows a data set's CSV file may have."
+    )
+
+    @field_validator("dataset_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -174,7 +217,13 @@ class Settings(BaseSettings):
             "cache_dir": self.cache_dir,
             "download_max_bytes": self.download_max_bytes,
             "download_timeout": self.download_timeout,
+            "allowed_networks": self.allowed_networks,
         }
+
+    @property
+    def allowed_networks(self) -> list[IPv4Network | IPv6Network]:
+        """:attr:`dataset_allowed_networks`, as the standard library's network objects."""
+        return list(self.dataset_allowed_networks)
 
 
 def _refuse_unknown_variables(settings_cls: type[BaseSettings]) -> None:

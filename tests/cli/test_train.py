@@ -236,3 +236,38 @@ def test_train_wait_url_of_a_job_that_fails_reports_why(
         job = client.get(f"/v1/jobs/{match.group(1)}").json()
     assert job["state"] == "failed"
     assert active_version(live_server) == before
+
+
+def test_train_dataset_url_queues_a_job_naming_the_package_and_its_checksum(
+    mlapi: Mlapi,
+) -> None:
+    digest = "ab" * 32
+    job = as_json(
+        mlapi(
+            "--format",
+            "json",
+            "train",
+            "--dataset",
+            "https://example.org/flowers.zip",
+            "--sha256",
+            digest,
+        )
+    )
+
+    assert job["dataset"] == {
+        "url": "https://example.org/flowers.zip",
+        "sha256": digest,
+        "name": None,
+    }
+
+
+def test_train_dataset_folder_asks_to_pack_it_first(mlapi: Mlapi, tmp_path: Path) -> None:
+    result = mlapi("train", "--dataset", str(tmp_path), exit_code=2)
+
+    assert "pack a folder first" in result.output
+
+
+def test_train_dataset_of_an_unknown_name_is_refused(mlapi: Mlapi) -> None:
+    result = mlapi("train", "--dataset", "never-fetched", exit_code=1)
+
+    assert "no data set is named 'never-fetched'" in result.stderr

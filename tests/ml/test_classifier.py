@@ -209,7 +209,9 @@ def test_train_rejects_feature_names_of_wrong_length(iris: dict[str, Any]) -> No
         IrisClassifier().train(iris["X"], iris["y"], feature_names=["a", "b"])
 
 
-def test_train_names_columns_and_classes_of_other_data(iris: dict[str, Any]) -> None:
+def test_train_on_text_classes_predicts_class_indices_named_by_labels(
+    iris: dict[str, Any],
+) -> None:
     classifier = IrisClassifier()
     letters = np.array(["a", "b", "c"])[iris["y"]]
 
@@ -219,7 +221,9 @@ def test_train_names_columns_and_classes_of_other_data(iris: dict[str, Any]) -> 
     assert classifier.metadata is not None
     assert classifier.metadata.feature_names == ["feature_0", "feature_1"]
     assert classifier.metadata.class_names == ["a", "b", "c"]
-    assert classifier.predict([[1.4, 0.2]])["prediction"] == ["a"]
+    prediction = classifier.predict([[1.4, 0.2]])["prediction"]
+    assert prediction == [0]
+    assert classifier.labels(prediction) == ["a"]
 
 
 # Prediction
@@ -312,9 +316,13 @@ def test_predict_rejects_empty_list(tree: IrisClassifier) -> None:
     assert caught.value.errors == [FieldError(Input.ROWS, (), "must not be empty", "empty")]
 
 
-def test_predict_rejects_text_values(tree: IrisClassifier) -> None:
-    with pytest.raises(InvalidInputError, match="rows must be numbers"):
+def test_predict_rejects_text_values_naming_the_cell(tree: IrisClassifier) -> None:
+    with pytest.raises(InvalidInputError) as caught:
         tree.predict([[5.1, 3.5, "wide", 0.2]])
+
+    assert caught.value.errors == [
+        FieldError(Input.ROWS, (0, 2), "must be a finite number", "type")
+    ]
 
 
 def test_predict_rejects_matrix_of_wrong_shape(tree: IrisClassifier) -> None:

@@ -4,12 +4,14 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from mlapi import __version__
 from mlapi.ml import Input, InvalidInputError, ModelMetadata, datasets, training
 from mlapi.ml.estimators import get_estimator
+from mlapi.ml.tabular import takes_raw_values
 
 CLASS_NAMES = ["setosa", "versicolor", "virginica"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -131,3 +133,25 @@ def test_fit_trains_on_a_class_of_a_single_row_kept_for_training(iris: datasets.
 
     assert estimator.classes_.tolist() == [0, 1, 2]
     metadata.check_describes(estimator)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_one_missing_value_anywhere_gives_a_model_that_fills_missing_values(seed: int) -> None:
+    data = datasets.iris()
+    features = data["X"].copy()
+    features[149, 0] = np.nan  # held out by some seeds, trained on by others
+
+    model, _ = training.fit(
+        get_estimator("decision_tree"),
+        {},
+        features,
+        data["y"],
+        test_size=0.2,
+        random_state=seed,
+        feature_names=None,
+        class_names=None,
+        dataset_name="iris",
+        feature_types=["number"] * 4,
+    )
+
+    assert takes_raw_values(model)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from mlapi.serving.records import TrainingSpec
+from mlapi.serving.records import DatasetSource, TrainingSpec
 from mlapi.serving.tables import TrainingJobRow, utc_now
 
 
@@ -19,6 +19,7 @@ def training_spec(**changes: Any) -> TrainingSpec:
         "random_state": 0,
         "activate": True,
         "created_by": "test",
+        "dataset": DatasetSource(name="iris"),
     }
     return TrainingSpec(**{**values, **changes})
 

@@ -14,13 +14,13 @@ from mlapi.ml import IrisClassifier
 from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.serving.database import make_engine, migrate
 from mlapi.serving.jobs.store import JobStore
-from mlapi.serving.records import JobState
+from mlapi.serving.records import DatasetSource, JobState
 from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
 from mlapi.serving.tables import utc_now
 
 #: The newest migration.
-HEAD = "0002"
+HEAD = "0003"
 
 TABLES = {"model_versions", "active_version", "activations", "training_jobs", "alembic_version"}
 
@@ -155,8 +155,9 @@ def test_job_states_are_stored_as_their_lowercase_names(database_url: str) -> No
             connection.execute(
                 text(
                     "INSERT INTO training_jobs (id, state, progress, algorithm, hyperparameters,"
-                    " test_size, random_state, activate, created_by, created_at)"
-                    " VALUES ('j', 'queued', 0, 'decision_tree', '{}', 0.2, 0, true, 't', :now)"
+                    " test_size, random_state, activate, dataset, created_by, created_at)"
+                    " VALUES ('j', 'queued', 0, 'decision_tree', '{}', 0.2, 0, true,"
+                    """ '{"url": null, "sha256": null, "name": "iris"}', 't', :now)"""
                 ),
                 {"now": now},
             )
@@ -237,6 +238,7 @@ def test_upgrade_from_revision_0001_keeps_every_version_loadable(
         assert "file_path" not in columns
         if engine.dialect.name == "postgresql":  # new rows must name their own types
             assert columns["trusted_types"]["default"] is None
+            assert columns["feature_types"]["default"] is None
         registry = Registry(engine, store)
         version, classifier = registry.load(1)
         assert (version.checksum, version.created_by, version.active) == (
@@ -245,7 +247,13 @@ def test_upgrade_from_revision_0001_keeps_every_version_loadable(
             True,
         )
         assert [a.activated_by for a in registry.activations()] == ["an earlier mlapi"]
-        assert JobStore(engine).get("j").model_version == 1
+        job = JobStore(engine).get("j")
+        assert (job.model_version, job.dataset) == (1, DatasetSource(name="iris"))
+        assert (version.feature_types, version.dataset_url, version.dataset_sha256) == (
+            ["number"] * 4,
+            None,
+            None,
+        )
         assert version.metrics == metadata.evaluation
         assert classifier.predict([[5.1, 3.5, 1.4, 0.2]])["prediction"] == [0]
         with engine.connect() as connection:

@@ -16,7 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from mlapi.ml.errors import DownloadError, FieldError, Input, InvalidInputError, ModelFileError
+from mlapi.ml.errors import (
+    DatasetError,
+    DownloadError,
+    FieldError,
+    Input,
+    InvalidInputError,
+    ModelFileError,
+)
 from mlapi.serving.errors import (
     JobNotFoundError,
     ModelNotReadyError,
@@ -34,6 +41,7 @@ REQUEST_FIELDS: dict[Input, str] = {
     Input.ROWS: "data",
     Input.HYPERPARAMETERS: "hyperparameters",
     Input.ALGORITHM: "algorithm",
+    Input.DATASET: "dataset",
 }
 
 
@@ -154,6 +162,10 @@ async def _bad_download(request: Request, error: Exception) -> ProblemResponse:
     return problem_response(422, "download-refused", str(error), instance=request.url.path)
 
 
+async def _bad_dataset(request: Request, error: Exception) -> ProblemResponse:
+    return problem_response(422, "dataset-invalid", str(error), instance=request.url.path)
+
+
 async def _bad_model_file(request: Request, error: Exception) -> ProblemResponse:
     logger.error("model file refused: %s", error)
     return problem_response(503, "model-file", str(error), instance=request.url.path)
@@ -201,6 +213,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInputError, _invalid_input)
     app.add_exception_handler(ModelNotReadyError, _not_ready)
     app.add_exception_handler(DownloadError, _bad_download)
+    app.add_exception_handler(DatasetError, _bad_dataset)
     app.add_exception_handler(ModelVersionNotFoundError, _not_found)
     app.add_exception_handler(JobNotFoundError, _not_found)
     app.add_exception_handler(VersionInUseError, _conflict)

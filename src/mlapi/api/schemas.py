@@ -25,13 +25,71 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from mlapi.ml.estimators import CATALOGUE, EstimatorSpec
-from mlapi.serving.records import MAX_INTEGER, TrainingOrder
+from mlapi.serving.records import MAX_INTEGER, DatasetName, DatasetSource, TrainingOrder
 
 #: A finite JSON number (not a string, boolean, NaN or Infinity).
 FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
 
 #: One observation, with a value per feature of the active model.
 Row = Annotated[list[FiniteFloat], Field(min_length=1)]
+
+
+def _one_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Report one error for a value that is none of a union's types, at the value itself."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "value_type", "must be a finite number, a string of at most 1000 characters, or null"
+        ) from None
+
+
+def _row_kind(row: Any) -> str:
+    return "object" if isinstance(row, dict) else "list"
+
+
+def _untagged_union(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Report a tagged union's errors at the value and its parts, not under the tag."""
+    try:
+        return handler(value)
+    except ValidationError as error:
+        details: list[Any] = [
+            {
+                "type": PydanticCustomError(
+                    detail["type"], "{message}", {"message": detail["msg"]}
+                ),
+                "loc": detail["loc"][1:],
+                "input": detail["input"],
+            }
+            for detail in error.errors()
+        ]
+        raise ValidationError.from_exception_data(error.title, details) from None
+
+
+#: A value of a feature: a number, text for a categorical feature, or null if missing.
+Value = Annotated[
+    FiniteFloat | Annotated[str, Field(max_length=1000)] | None, WrapValidator(_one_error)
+]
+
+#: One observation: its values in the model's column order, or keyed by feature name.
+AnyRow = Annotated[
+    Annotated[Annotated[list[Value], Field(min_length=1)], Tag("list")]
+    | Annotated[dict[str, Value], Tag("object")],
+    Discriminator(_row_kind),
+    WrapValidator(_untagged_union),
+]
+
+
+def _dataset_kind(dataset: Any) -> str:
+    return "name" if isinstance(dataset, str) else "source"
+
+
+#: The data set of a training request: a package's URL (and SHA-256), or a name.
+DatasetChoice = Annotated[
+    Annotated[DatasetSource, Tag("source")] | Annotated[DatasetName, Tag("name")],
+    Discriminator(_dataset_kind),
+    WrapValidator(_untagged_union),
+]
 
 
 class IrisPredictionInput(BaseModel):
@@ -49,13 +107,34 @@ class IrisPredictionInput(BaseModel):
     data: list[Row] = Field(min_length=1, description="Observations, one row each.")
 
 
-class PredictionRequest(IrisPredictionInput):
-    """Rows to classify, and optionally which model version should answer."""
+class PredictionRequest(BaseModel):
+    """Rows to classify, and optionally which model version should answer.
+
+    A row holds one value per feature of the model: a number, text for a categorical
+    feature, or null where the model fills in missing values. It is a list in the
+    model's column order, or an object keyed by feature name.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"data": [[5.1, 3.5, 1.4, 0.2]], "model_version": 1}]},
+        json_schema_extra={
+            "examples": [
+                {"data": [[5.1, 3.5, 1.4, 0.2]], "model_version": 1},
+                {
+                    "data": [
+                        {
+                            "sepal length (cm)": 5.1,
+                            "sepal width (cm)": 3.5,
+                            "petal length (cm)": 1.4,
+                            "petal width (cm)": 0.2,
+                        }
+                    ]
+                },
+            ]
+        },
     )
+
+    data: list[AnyRow] = Field(min_length=1, description="Observations, one row each.")
 
     model_version: int | None = Field(
         default=None,
@@ -110,7 +189,9 @@ def _order_fields() -> dict[str, Any]:
             else {"default": each.default}
         )
         description = each.metadata.get("description")
-        fields[each.name] = (hints[each.name], Field(**default, description=description))
+        # The request's own union, which reports errors where they are.
+        hint = DatasetChoice | None if each.name == "dataset" else hints[each.name]
+        fields[each.name] = (hint, Field(**default, description=description))
     return fields
 
 

@@ -1,4 +1,4 @@
-"""The ``mlapi`` command: ``serve``, ``train``, ``predict``, ``models`` and ``jobs``.
+"""The ``mlapi`` command: ``serve``, ``train``, ``predict``, ``models``, ``jobs``, ``dataset``.
 
 A front of the service layer, like the REST routes: every command but ``serve`` calls
 an operation of :class:`~mlapi.serving.service.Service` in this process, on the local
@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from mlapi.cli import jobs, models
+from mlapi.cli import dataset, jobs, models
 from mlapi.cli.context import Format, Options
 from mlapi.cli.predict import predict
 from mlapi.cli.serve import serve
@@ -66,6 +66,7 @@ cli.command()(train)
 cli.command()(predict)
 cli.add_typer(models.app, name="models")
 cli.add_typer(jobs.app, name="jobs")
+cli.add_typer(dataset.app, name="dataset")
 
 
 def main() -> None:

@@ -81,13 +81,16 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def connect(chosen: Options, *, run_jobs: bool = False) -> AsyncIterator[Backend]:
+async def connect(
+    chosen: Options, *, run_jobs: bool = False, overrides: dict[str, Any] | None = None
+) -> AsyncIterator[Backend]:
     """Open the service the options name: on a server, or here on the local registry.
 
     Args:
         chosen: The root command's options.
         run_jobs: Here, run the training jobs queued through it in this process (for
             ``train --wait``); otherwise they are left queued for a server.
+        overrides: Settings this command changes, here only.
 
     Yields:
         The service.
@@ -97,7 +100,8 @@ async def connect(chosen: Options, *, run_jobs: bool = False) -> AsyncIterator[B
             yield client
         return
     training = Training.HERE if run_jobs else Training.ELSEWHERE
-    async with Service(load_settings(), training=training, load_on_demand=True) as service:
+    settings = load_settings(**(overrides or {}))
+    async with Service(settings, training=training, load_on_demand=True) as service:
         yield service
 
 
@@ -106,6 +110,7 @@ def call(
     operation: Callable[[Backend], Awaitable[Result]],
     *,
     run_jobs: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> Result:
     """Run one operation on the service the root options name.
 
@@ -113,13 +118,14 @@ def call(
         ctx: The context of the running command.
         operation: Given the service, does the work.
         run_jobs: See :func:`connect`.
+        overrides: See :func:`connect`.
 
     Returns:
         What the operation returned.
     """
 
     async def session() -> Result:
-        async with connect(options(ctx), run_jobs=run_jobs) as backend:
+        async with connect(options(ctx), run_jobs=run_jobs, overrides=overrides) as backend:
             return await operation(backend)
 
     try:

@@ -4,7 +4,7 @@ import csv
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,19 +12,28 @@ from mlapi.cli.context import call
 from mlapi.serving.records import MAX_INTEGER
 
 
-def _read_rows(rows: list[str], csv_file: Path | None) -> list[list[float]]:
-    texts = [row.split(",") for row in rows]
+def _cell(text: str) -> float | str | None:
+    """Read a value as the model takes it: a number, text (a category), or missing."""
+    if text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _read_rows(rows: list[str], csv_file: Path | None) -> list[Any]:
+    parsed: list[Any] = [[_cell(cell) for cell in row.split(",")] for row in rows]
     if csv_file is not None:
-        with csv_file.open(newline="") as handle:
-            texts.extend(record for record in csv.reader(handle) if record)
-    parsed: list[list[float]] = []
-    for number, cells in enumerate(texts):
-        try:
-            parsed.append([float(cell) for cell in cells])
-        except ValueError:
-            if number == len(rows) and csv_file is not None:
-                continue  # a CSV header line
-            raise typer.BadParameter(f"row {number + 1} is not numbers: {cells}") from None
+        with csv_file.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle, restkey="")
+            for record in reader:
+                if "" in record or None in record.values():
+                    raise typer.BadParameter(
+                        f"does not match its header at line {reader.line_num}",
+                        param_hint="--csv",
+                    )
+                parsed.append({name: _cell(cell) for name, cell in record.items()})
     if not parsed:
         raise typer.BadParameter("give rows as arguments (5.1,3.5,1.4,0.2) or --csv FILE")
     return parsed
@@ -33,11 +42,14 @@ def _read_rows(rows: list[str], csv_file: Path | None) -> list[list[float]]:
 def predict(
     ctx: typer.Context,
     rows: Annotated[
-        list[str] | None, typer.Argument(help="Rows as comma-separated numbers.")
+        list[str] | None,
+        typer.Argument(help="Rows as comma-separated values (numbers, or text for a category)."),
     ] = None,
     csv_file: Annotated[
         Path | None,
-        typer.Option("--csv", exists=True, help="CSV file of rows; a header line is skipped."),
+        typer.Option(
+            "--csv", exists=True, help="CSV file of rows, its header naming the model's features."
+        ),
     ] = None,
     model_version: Annotated[
         int | None,

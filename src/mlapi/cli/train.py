@@ -13,7 +13,13 @@ from mlapi.cli import output
 from mlapi.cli.client import Backend
 from mlapi.cli.context import call, load_settings, options
 from mlapi.ml import Algorithm, MlapiError
-from mlapi.serving.records import MAX_INTEGER, ModelVersion, TrainingJob, TrainingOrder
+from mlapi.serving.records import (
+    MAX_INTEGER,
+    DatasetSource,
+    ModelVersion,
+    TrainingJob,
+    TrainingOrder,
+)
 from mlapi.serving.service import Service, Training
 
 
@@ -42,6 +48,16 @@ def train(
         int | None, typer.Option(min=0, max=MAX_INTEGER, help="Seed of the held-out split.")
     ] = None,
     activate: Annotated[bool, typer.Option(help="Activate the new version on success.")] = True,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="A data package's URL, a local package file (trained here, at once), or "
+            "a data set's name; MLAPI_DEFAULT_DATASET if not given."
+        ),
+    ] = None,
+    sha256: Annotated[
+        str | None, typer.Option(help="Expected SHA-256 of the --dataset URL's package file.")
+    ] = None,
     wait: Annotated[
         bool, typer.Option(help="Wait for the job, with a progress bar, and print its metrics.")
     ] = False,
@@ -57,15 +73,19 @@ def train(
     Hyperparameter values are read as JSON where they parse (``max_depth=3``), else as
     text (``criterion=gini``).
     """
+    source, overrides = _dataset(ctx, dataset, sha256)
+    if overrides:  # the user's own file: read here, by this process, so it trains here too
+        wait = True
     order = TrainingOrder(
         algorithm=algorithm.value if algorithm else None,
         hyperparameters=dict(_parse_param(text) for text in param or []),
         test_size=test_size,
         random_state=seed,
         activate=activate,
+        dataset=source,
     )
     if output_file is not None:
-        _train_to_file(ctx, order, output_file)
+        _train_to_file(ctx, order, output_file, overrides)
         return
 
     async def queue(backend: Backend) -> TrainingJob | ModelVersion:
@@ -77,7 +97,7 @@ def train(
         assert finished.model_version is not None  # noqa: S101 - a succeeded job has one
         return await backend.version(finished.model_version)
 
-    result = call(ctx, queue, run_jobs=wait)
+    result = call(ctx, queue, run_jobs=wait, overrides=overrides)
     if isinstance(result, ModelVersion):
         output.report(ctx, result, lambda: output.metrics(result))
     else:
@@ -90,11 +110,37 @@ def train(
         )
 
 
-def _train_to_file(ctx: typer.Context, order: TrainingOrder, path: Path) -> None:
+def _dataset(
+    ctx: typer.Context, dataset: str | None, sha256: str | None
+) -> tuple[DatasetSource | str | None, dict[str, Any]]:
+    """Say what --dataset names, and the settings that reading it here needs."""
+    if dataset is None or "://" in dataset:
+        return (None if dataset is None else DatasetSource(url=dataset, sha256=sha256)), {}
+    path = Path(dataset)
+    if not path.exists():
+        return dataset, {}  # a data set's name
+    if options(ctx).url is not None:
+        raise typer.BadParameter(
+            "a server cannot read a file on this machine: give a URL it can reach",
+            param_hint="--dataset",
+        )
+    if not path.is_file():
+        raise typer.BadParameter(
+            "give a package file: pack a folder first (mlapi dataset pack)",
+            param_hint="--dataset",
+        )
+    file = DatasetSource(url=path.resolve().as_uri(), sha256=sha256)
+    return file, {"dataset_allow_file": True}
+
+
+def _train_to_file(
+    ctx: typer.Context, order: TrainingOrder, path: Path, overrides: dict[str, Any]
+) -> None:
     if options(ctx).url is not None:
         raise typer.BadParameter("trains in this process: leave out --url", param_hint="--output")
     try:
-        classifier = Service(load_settings(), training=Training.ELSEWHERE).fit(order, "cli")
+        service = Service(load_settings(**overrides), training=Training.ELSEWHERE)
+        classifier = service.fit(order, "cli")
         classifier.save(path)
     except (MlapiError, OSError) as error:
         typer.echo(f"error: {error}", err=True)

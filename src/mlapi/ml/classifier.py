@@ -11,7 +11,8 @@ service all use it the same way::
     clf.predict([[5.1, 3.5, 1.4, 0.2]])
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -24,7 +25,8 @@ from mlapi.ml.errors import InvalidInputError, ModelFileError
 from mlapi.ml.estimators import DEFAULT_ALGORITHM, ProgressCallback, algorithm_for, get_estimator
 from mlapi.ml.evaluation import Evaluation
 from mlapi.ml.metadata import ModelMetadata
-from mlapi.ml.rows import validate_rows
+from mlapi.ml.rows import rows_from_objects, validate_rows, validate_typed_rows
+from mlapi.ml.tabular import FeatureType, takes_raw_values
 
 #: Where downloads go unless the caller says otherwise.
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "mlapi"
@@ -46,6 +48,8 @@ class IrisClassifier:
         cache_dir: Folder where :meth:`download` keeps files.
         download_max_bytes: Largest file :meth:`download` accepts.
         download_timeout: Seconds :meth:`download` may take.
+        allowed_networks: Internal networks :meth:`download` may reach (see
+            :func:`mlapi.ml.download.download`); only public addresses if empty.
 
     Attributes:
         estimator: The fitted scikit-learn classifier, or None before training.
@@ -61,30 +65,40 @@ class IrisClassifier:
         cache_dir: Path = DEFAULT_CACHE_DIR,
         download_max_bytes: int = 100 * 1024 * 1024,
         download_timeout: float = 60.0,
+        allowed_networks: Sequence[IPv4Network | IPv6Network] = (),
     ) -> None:
         self.test_size = test_size
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.download_max_bytes = download_max_bytes
         self.download_timeout = download_timeout
+        self.allowed_networks = allowed_networks
         self.estimator: Any = None
         self.metadata: ModelMetadata | None = None
         self.checksum: str | None = None
         self._labels: dict[Any, str] = {}
+        self._typed = False
         # skops output differs on every call (memory ids, zip timestamps), so the bytes
         # are kept: the same model then always has the same file and checksum.
         self._file: bytes | None = None
         self._file_types: list[str] | None = None
 
     @staticmethod
-    def dataset() -> Dataset:
-        """Load the Iris data set shipped with scikit-learn.
+    def dataset(package: str | Path | None = None) -> Dataset:
+        """Load a data set: Iris, or a data package (e.g. one :meth:`download` fetched).
+
+        Args:
+            package: A data package's folder or ``.zip``/``.tar.gz`` file (see
+                :mod:`mlapi.ml.datapackage`); the bundled Iris package if None.
 
         Returns:
-            ``X`` (150 x 4 float features), ``y`` (class 0, 1 or 2), the feature names
-            and the class names.
+            ``X``, ``y`` (class indices), the names and types of the features, the
+            class names; for Iris, 150 x 4 floats and classes 0, 1, 2.
+
+        Raises:
+            DatasetError: If the package is unsafe or invalid.
         """
-        return datasets.iris()
+        return datasets.iris() if package is None else datasets.load_package(Path(package))
 
     @property
     def version(self) -> str | None:
@@ -105,8 +119,8 @@ class IrisClassifier:
     def trusted_types(self) -> list[str]:
         """Types beyond skops' defaults that this model's file holds: what loading it must trust.
 
-        Read from the file this classifier wrote of its own estimator (or, for a loaded
-        model, from the file that already passed the allow-list it was loaded with).
+        Read from the file this classifier wrote of its own estimator, or that already
+        passed the allow-list it was loaded with.
         """
         if self._file_types is None:
             self._file_types = persistence.file_types(self.to_bytes())
@@ -122,6 +136,9 @@ class IrisClassifier:
         feature_names: list[str] | None = None,
         class_names: list[str] | None = None,
         dataset_name: str = "iris",
+        feature_types: list[FeatureType] | None = None,
+        dataset_url: str | None = None,
+        dataset_sha256: str | None = None,
         progress: ProgressCallback | None = None,
         **hyperparameters: Any,
     ) -> Evaluation:
@@ -138,6 +155,10 @@ class IrisClassifier:
             class_names: Name of each class value, in sorted class order; Iris names
                 for classes 0, 1, 2 by default, else the values as text.
             dataset_name: Name of the data set, recorded with the model.
+            feature_types: ``number``, ``integer`` or ``string`` (categorical) per column;
+                all numbers if None. With types, NaN in ``X`` is a missing value.
+            dataset_url: Where the data set came from, recorded with the model.
+            dataset_sha256: SHA-256 of the data set's package file, likewise.
             progress: Called with the share of fitting done, from 0 to 1.
             **hyperparameters: Hyperparameters of the algorithm; the catalogue's
                 defaults fill in the others.
@@ -158,6 +179,9 @@ class IrisClassifier:
             feature_names=feature_names,
             class_names=class_names,
             dataset_name=dataset_name,
+            feature_types=feature_types,
+            dataset_url=dataset_url,
+            dataset_sha256=dataset_sha256,
             progress=progress,
         )
         self._keep(estimator, metadata, checksum=None)
@@ -176,60 +200,50 @@ class IrisClassifier:
             ``{"prediction": [class, ...], "probability": [[p0, p1, ...], ...]}``.
 
         Raises:
-            InvalidInputError: If a row has the wrong width or a value that is not a
-                finite number; the error names each such row and column.
+            InvalidInputError: As :meth:`validate_rows` says.
         """
         probability, prediction = self.predict_arrays(self.validate_rows(X))
         return Prediction(prediction=prediction.tolist(), probability=probability.tolist())
 
     def validate_rows(self, X: Any) -> np.ndarray:  # noqa: N803 - the article's name
-        """Check rows against the trained model and convert them to a float matrix.
+        """Check rows against the trained model and convert them to a matrix it takes.
 
         Args:
-            X: Rows of features.
+            X: Rows of features: lists in column order, or dicts keyed by feature name.
 
         Returns:
-            A C-contiguous float64 matrix of shape ``(rows, n_features)``.
+            A matrix of shape ``(rows, n_features)``: float64, or objects for a model
+            with categorical columns; NaN for missing values where the model takes them.
 
         Raises:
-            InvalidInputError: Naming each row of the wrong width or cell that is not a
-                finite number.
+            InvalidInputError: Naming each row of the wrong width or with the wrong
+                features, and each cell of the wrong type (text in a numeric column, a
+                number that is not finite, a missing value the model cannot fill in).
         """
-        return validate_rows(X, self.n_features)
+        metadata = self._require_metadata()
+        rows = rows_from_objects(X, metadata.feature_names)
+        if self._typed:
+            return validate_typed_rows(rows, metadata.feature_types)
+        return validate_rows(rows, self.n_features)
 
     def predict_arrays(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Predict from an already validated float matrix.
-
-        Args:
-            rows: Output of :meth:`validate_rows`.
+        """Predict from the output of :meth:`validate_rows`.
 
         Returns:
             Class probabilities (rows x classes) and the predicted class of each row.
         """
-        estimator = self._require_estimator()
-        probability: np.ndarray = estimator.predict_proba(rows)
-        prediction: np.ndarray = estimator.classes_[probability.argmax(axis=1)]
-        return probability, prediction
+        probability: np.ndarray = self._require_estimator().predict_proba(rows)
+        return probability, self.estimator.classes_[probability.argmax(axis=1)]
 
     def labels(self, prediction: list[Any]) -> list[str]:
-        """Name the predicted classes.
-
-        Args:
-            prediction: Class values as :meth:`predict` returns them.
-
-        Returns:
-            The class name of each.
-        """
+        """Name each predicted class (as :meth:`predict` gives them)."""
         return [self._labels[value] for value in prediction]
 
     def to_bytes(self) -> bytes:
-        """Serialise the trained model as a skops file.
+        """Serialise the trained model as a skops file's bytes.
 
         The same trained or loaded model always gives the same bytes: those it was
         loaded from, else those of its first serialisation.
-
-        Returns:
-            The file's bytes.
         """
         if self._file is None:
             self._file = persistence.dumps(
@@ -238,10 +252,7 @@ class IrisClassifier:
         return self._file
 
     def save(self, path: str | Path) -> str:
-        """Save the trained model to a skops file, atomically.
-
-        Args:
-            path: Destination file; its folder is created if missing.
+        """Save the trained model to a skops file, atomically (its folder made if missing).
 
         Returns:
             The SHA-256 of the written file, also kept in :attr:`checksum`.
@@ -264,9 +275,8 @@ class IrisClassifier:
         Args:
             path: A file written by :meth:`save`; None loads the pre-trained model
                 bundled with mlapi.
-            trusted_types: Types beyond skops' defaults the file may hold; those of
-                decision trees and gradient boosting by default. For a model of another
-                algorithm, pass the :attr:`trusted_types` of the classifier that saved it.
+            trusted_types: Types beyond skops' defaults the file may hold (by default,
+                those of the article's algorithms); see :attr:`trusted_types`.
             **options: Keyword arguments of the constructor.
 
         Returns:
@@ -290,15 +300,7 @@ class IrisClassifier:
         trusted_types: Collection[str] = persistence.DEFAULT_TRUSTED_TYPES,
         **options: Any,
     ) -> "IrisClassifier":
-        """Load a trained model from a skops file's bytes, without executing code from them.
-
-        Args:
-            data: The bytes of a file written by :meth:`save` or :meth:`to_bytes`.
-            trusted_types: Types beyond skops' defaults the bytes may hold.
-            **options: Keyword arguments of the constructor.
-
-        Returns:
-            A ready classifier.
+        """Load a trained model from the bytes of a file, as :meth:`load` does from the file.
 
         Raises:
             ModelFileError: If the bytes name untrusted types, are corrupt or truncated,
@@ -315,14 +317,14 @@ class IrisClassifier:
         return classifier
 
     def download(self, url: str, sha256: str | None = None) -> Path:
-        """Download a file (for example a data set package) into the cache folder.
+        """Download a file (a data package, say) into :attr:`cache_dir`, as the limits allow.
 
         Args:
-            url: An ``http://`` or ``https://`` address.
+            url: An ``http://`` or ``https://`` address (public, unless allowed).
             sha256: Expected SHA-256 of the file; checked when given.
 
         Returns:
-            Path of the file in :attr:`cache_dir`.
+            Path of the file; pass it to :meth:`dataset`.
 
         Raises:
             DownloadError: If the download is refused, fails, is too large or too slow,
@@ -334,6 +336,7 @@ class IrisClassifier:
             sha256=sha256,
             max_bytes=self.download_max_bytes,
             timeout=self.download_timeout,
+            allowed_networks=self.allowed_networks,
         )
 
     def _keep(self, estimator: Any, metadata: ModelMetadata, checksum: str | None) -> None:
@@ -344,10 +347,10 @@ class IrisClassifier:
         self._file = None
         self._file_types = None
         self._labels = dict(zip(estimator.classes_.tolist(), metadata.class_names, strict=True))
+        self._typed = takes_raw_values(estimator)
 
     def _require_estimator(self) -> Any:
-        self._require_metadata()  # both are kept together
-        return self.estimator
+        return self._require_metadata() and self.estimator  # both are kept together
 
     def _require_metadata(self) -> ModelMetadata:
         if self.metadata is None:

@@ -1,57 +1,99 @@
-"""Data sets a classifier trains on: Iris, and naming and fingerprinting any other.
+"""Data sets a classifier trains on: the bundled ones (Iris), and default names for others.
 
-Pure functions of their inputs: Iris is scikit-learn's own copy, and nothing here writes.
+Iris ships inside the package as a Data Package (``mlapi/ml/data/iris/``), read with the
+same code as any package fetched from a URL (:mod:`mlapi.ml.datapackage`).
 """
 
-import hashlib
-from typing import TypedDict
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_iris
+
+from mlapi.ml.archives import ExtractionLimits, unpacked
+from mlapi.ml.datapackage import read_package
+from mlapi.ml.tabular import Dataset, FeatureType, checksum
+
+__all__ = [
+    "BUNDLED",
+    "Dataset",
+    "ExtractionLimits",
+    "FeatureType",
+    "bundled",
+    "bundled_path",
+    "checksum",
+    "default_class_names",
+    "default_feature_names",
+    "iris",
+    "load_package",
+]
+
+#: Names of the data sets shipped inside mlapi.
+BUNDLED = ("iris",)
 
 
-class Dataset(TypedDict):
-    """A tabular classification data set, as :meth:`IrisClassifier.dataset` returns it.
+def bundled_path(name: str) -> Path:
+    """Locate a bundled data package's folder.
 
-    ``X`` is the float feature matrix (one row per observation), ``y`` the class of
-    each row; the names are those of the columns and of the classes, in order.
+    Args:
+        name: One of :data:`BUNDLED`.
+
+    Returns:
+        The folder holding its ``datapackage.json``.
     """
+    return Path(str(resources.files("mlapi.ml").joinpath("data", name)))
 
-    X: np.ndarray
-    y: np.ndarray
-    feature_names: list[str]
-    class_names: list[str]
+
+def bundled(name: str) -> Dataset:
+    """Read a data set shipped inside mlapi.
+
+    Args:
+        name: One of :data:`BUNDLED`.
+
+    Returns:
+        The data set.
+    """
+    return read_package(bundled_path(name))
 
 
 def iris() -> Dataset:
-    """Load the Iris data set shipped with scikit-learn.
+    """Load the Iris data set shipped with mlapi (the same 150 rows as scikit-learn's).
 
     Returns:
         150 rows of 4 float features (sepal length and width, petal length and width,
-        in cm), classes 0, 1 and 2, and their names.
+        in cm), classes 0, 1 and 2 (setosa, versicolor, virginica).
     """
-    data = load_iris()
-    return Dataset(
-        X=data.data,
-        y=data.target,
-        feature_names=list(data.feature_names),
-        class_names=[str(name) for name in data.target_names],
-    )
+    return bundled("iris")
 
 
-def checksum(features: np.ndarray, target: np.ndarray) -> str:
-    """Fingerprint a data set, so that models trained on the same data can be told apart.
+def load_package(
+    path: Path,
+    *,
+    limits: ExtractionLimits | None = None,
+    max_rows: int = 1_000_000,
+    scratch: Path | None = None,
+) -> Dataset:
+    """Read a data package: an extracted folder, or a ``.zip`` or ``.tar.gz`` file of one.
+
+    An archive is extracted, within the limits, into a fresh temporary folder that is
+    removed again whatever happens.
 
     Args:
-        features: The feature matrix.
-        target: The class of each row.
+        path: The folder or the archive.
+        limits: Caps on the archive's members and sizes; the defaults if None.
+        max_rows: Most CSV rows accepted.
+        scratch: Where the temporary folder goes; the system's temporary folder if None.
 
     Returns:
-        The SHA-256, in hexadecimal, of the features as float64 and the classes as text.
+        The data set.
+
+    Raises:
+        DatasetError: If the archive is unsafe or damaged, or the package is invalid
+            (naming the row and field of each bad value).
     """
-    digest = hashlib.sha256(np.ascontiguousarray(features, dtype=np.float64).tobytes())
-    digest.update(np.asarray(target).astype(str).astype("U").tobytes())
-    return digest.hexdigest()
+    if path.is_dir():
+        return read_package(path, max_rows=max_rows)
+    with unpacked(path, limits or ExtractionLimits(), parent=scratch) as folder:
+        return read_package(folder, max_rows=max_rows)
 
 
 def default_feature_names(width: int) -> list[str]:

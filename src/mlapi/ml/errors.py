@@ -19,6 +19,8 @@ class Input(StrEnum):
     """Hyperparameters of an algorithm; locations start with the hyperparameter's name."""
     ALGORITHM = "algorithm"
     """The name of an algorithm."""
+    DATASET = "dataset"
+    """The data set to train on; locations name its part (``url``, ``name``)."""
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,22 @@ class ModelFileError(MlapiError):
 
 class DownloadError(MlapiError):
     """A download refused or failed: bad scheme, too large, too slow, or wrong checksum."""
+
+
+class DatasetError(MlapiError):
+    """A data set package refused or unreadable: unsafe archive, bad descriptor, bad CSV.
+
+    Args:
+        message: What is wrong, in one line.
+        problems: Each bad value of the CSV, naming its row and field; they are
+            appended to the message.
+
+    Attributes:
+        message: As given.
+        problems: As given.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.message = message
+        self.problems = problems or []
+        super().__init__(f"{message}: {'; '.join(self.problems)}" if self.problems else message)

@@ -25,6 +25,10 @@ class ModelMetadata:
         dataset_checksum: SHA-256 of the data set's features and classes.
         evaluation: Metrics on the held-out split.
         mlapi_version: Version of mlapi that trained it.
+        feature_types: Type of each input column (``number``, ``integer``, ``string``);
+            files written before mlapi knew types have numeric columns only.
+        dataset_url: Where the data set was fetched from; None for a bundled one.
+        dataset_sha256: SHA-256 of the data set's package file, when it had one.
     """
 
     algorithm: str
@@ -38,6 +42,13 @@ class ModelMetadata:
     dataset_checksum: str
     evaluation: Evaluation
     mlapi_version: str
+    feature_types: list[str] = dataclasses.field(default_factory=list)
+    dataset_url: str | None = None
+    dataset_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.feature_types:
+            object.__setattr__(self, "feature_types", ["number"] * len(self.feature_names))
 
     def to_dict(self) -> dict[str, Any]:
         """Convert to plain data for a model file.
@@ -87,3 +98,5 @@ class ModelMetadata:
             raise ModelFileError("model metadata does not match its estimator's classes")
         if getattr(estimator, "n_features_in_", None) != len(self.feature_names):
             raise ModelFileError("model metadata does not match its estimator's features")
+        if len(self.feature_types) != len(self.feature_names):
+            raise ModelFileError("model metadata does not give a type for each feature")

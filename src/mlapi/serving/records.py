@@ -31,6 +31,30 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
+#: The name of a data set: lower case letters, digits, ``.``, ``_`` and ``-``.
+DatasetName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=100)]
+
+
+@described
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where a data set comes from: a data package's URL, or a data set's name."""
+
+    url: Annotated[str | None, Field(max_length=2000, pattern=r"^(?i:https?|file)://")] = None
+    """Address of a ``.zip`` or ``.tar.gz`` data package (``http``, ``https``, or
+    ``file`` where the server allows it)."""
+    sha256: Annotated[str | None, Field(pattern=r"^[0-9a-fA-F]{64}$")] = None
+    """Expected SHA-256 of the package file, checked before it is opened."""
+    name: DatasetName | None = None
+    """A bundled data set (``iris``) or one fetched before, instead of a URL."""
+
+    def __post_init__(self) -> None:
+        if (self.url is None) == (self.name is None):
+            raise ValueError("give either a url or a name")
+        if self.sha256 is not None and self.url is None:
+            raise ValueError("sha256 goes with a url")
+
+
 @described
 @dataclass(frozen=True)
 class TrainingOrder:
@@ -46,6 +70,9 @@ class TrainingOrder:
     """Seed of the held-out split; the configured one if None."""
     activate: bool = True
     """Whether to activate the new version once registered."""
+    dataset: DatasetSource | DatasetName | None = None
+    """The data set to train on: a package URL (and its SHA-256), or a data set's name;
+    the configured default if None."""
 
 
 @described
@@ -65,6 +92,8 @@ class TrainingSpec:
     """Whether the new version is activated once registered."""
     created_by: str
     """Who asked for it."""
+    dataset: DatasetSource
+    """The data set it trains on."""
 
 
 @described
@@ -111,9 +140,15 @@ class ModelVersion:
     dataset_name: str
     """The data set it was trained on."""
     dataset_checksum: str
-    """SHA-256 of the training data set."""
+    """SHA-256 of the training data set's features and classes."""
+    dataset_url: str | None
+    """Where the data set's package was fetched from; None for a bundled data set."""
+    dataset_sha256: str | None
+    """SHA-256 of the data set's package file; None for a bundled data set."""
     feature_names: list[str]
     """Its input columns, in order."""
+    feature_types: list[str]
+    """Type of each input column: ``number``, ``integer`` or ``string`` (categorical)."""
     class_names: list[str]
     """Its classes, in order."""
     metrics: Evaluation

@@ -24,15 +24,18 @@ from typing import Any, Self
 from anyio import to_thread
 
 from mlapi.ml import IrisClassifier
+from mlapi.ml.datasets import Dataset
 from mlapi.ml.errors import FieldError, Input, InvalidInputError
 from mlapi.serving.active_model import ActiveModel, ServedModel
 from mlapi.serving.database import make_engine, migrate
+from mlapi.serving.datasets import Datasets, DownloadProgress
 from mlapi.serving.errors import ModelNotReadyError
 from mlapi.serving.jobs.dispatcher import Training, dispatcher_for
 from mlapi.serving.jobs.follow import follow_job
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.prediction import Predictor
 from mlapi.serving.records import (
+    DatasetSource,
     Health,
     JobPage,
     ModelVersion,
@@ -171,6 +174,18 @@ class Service:
                 [FieldError(Input.ROWS, (), f"must have at most {limit} rows", "too_many_rows")],
             )
         return await self._predictor.predict(await self._served(model_version), rows)
+
+    async def fetch_dataset(
+        self, dataset: DatasetSource | str | None, progress: DownloadProgress | None = None
+    ) -> tuple[Dataset, DatasetSource]:
+        """Fetch and read a data set as a training job would, within the same limits.
+
+        Returns:
+            The data set and where it came from (see :meth:`Datasets.load`).
+        """
+        datasets = Datasets(self.settings)
+        source = datasets.resolve(dataset)
+        return await to_thread.run_sync(datasets.load, source, progress)
 
     async def served(self) -> ModelVersion:
         """Describe the model this process serves now.

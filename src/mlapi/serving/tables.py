@@ -7,6 +7,7 @@ into the other without a list of fields.
 """
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mlapi.ml.evaluation import Evaluation
-from mlapi.serving.records import JobState
+from mlapi.serving.records import DatasetSource, JobState
 
 Record = TypeVar("Record")
 
@@ -51,17 +52,25 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
-class EvaluationJson(TypeDecorator[Evaluation]):
-    """An :class:`~mlapi.ml.evaluation.Evaluation` stored as JSON."""
+class RecordJson(TypeDecorator[Any]):
+    """A record (a dataclass such as :class:`~mlapi.ml.evaluation.Evaluation`) stored as JSON.
+
+    Args:
+        read: Rebuilds the record from the stored dictionary.
+    """
 
     impl = JSON
     cache_ok = True
 
-    def process_bind_param(self, value: Evaluation | None, dialect: Dialect) -> Any:
-        """Store an evaluation as plain data.
+    def __init__(self, read: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.read = read
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """Store a record as plain data.
 
         Args:
-            value: The evaluation, or None.
+            value: The record, or None.
             dialect: The database dialect.
 
         Returns:
@@ -69,17 +78,21 @@ class EvaluationJson(TypeDecorator[Evaluation]):
         """
         return dataclasses.asdict(value) if value is not None else None
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Evaluation | None:
-        """Read an evaluation back.
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """Read a record back.
 
         Args:
             value: The stored dictionary, or None.
             dialect: The database dialect.
 
         Returns:
-            The evaluation.
+            The record.
         """
-        return Evaluation.from_dict(value) if value is not None else None
+        return self.read(value) if value is not None else None
+
+
+def _dataset_source(values: dict[str, Any]) -> DatasetSource:
+    return DatasetSource(**values)
 
 
 def utc_now() -> datetime:
@@ -124,9 +137,12 @@ class ModelVersionRow(Base):
     hyperparameters: Mapped[dict[str, Any]]
     dataset_name: Mapped[str] = mapped_column(String(200))
     dataset_checksum: Mapped[str] = mapped_column(String(64))
+    dataset_url: Mapped[str | None] = mapped_column(String(2000))
+    dataset_sha256: Mapped[str | None] = mapped_column(String(64))
     feature_names: Mapped[list[Any]]
+    feature_types: Mapped[list[Any]]
     class_names: Mapped[list[Any]]
-    metrics: Mapped[Evaluation] = mapped_column(EvaluationJson)
+    metrics: Mapped[Evaluation] = mapped_column(RecordJson(Evaluation.from_dict))
     training_seconds: Mapped[float] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
@@ -177,6 +193,7 @@ class TrainingJobRow(Base):
     test_size: Mapped[float] = mapped_column(Float)
     random_state: Mapped[int] = mapped_column(Integer)
     activate: Mapped[bool]
+    dataset: Mapped[DatasetSource] = mapped_column(RecordJson(_dataset_source))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]

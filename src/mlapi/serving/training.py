@@ -8,6 +8,7 @@ resolved, in whichever process runs the job.
 
 from mlapi.ml import IrisClassifier
 from mlapi.ml.estimators import ProgressCallback, get_estimator
+from mlapi.serving.datasets import Datasets
 from mlapi.serving.records import TrainingOrder, TrainingSpec
 from mlapi.settings import Settings
 
@@ -16,7 +17,8 @@ def resolve_training(settings: Settings, order: TrainingOrder, created_by: str) 
     """Validate what to train against the catalogue, filling in the configured defaults.
 
     Args:
-        settings: Default algorithm, hyperparameters per algorithm, test size and seed.
+        settings: Default algorithm, hyperparameters per algorithm, test size, seed and
+            data set, and which data set URLs are allowed.
         order: What was asked; the catalogue's defaults fill in the hyperparameters that
             neither it nor the configuration gives.
         created_by: Who asks.
@@ -25,8 +27,10 @@ def resolve_training(settings: Settings, order: TrainingOrder, created_by: str) 
         What to train, fully resolved.
 
     Raises:
-        InvalidInputError: If the algorithm or a hyperparameter is invalid.
+        InvalidInputError: If the algorithm or a hyperparameter is invalid, or the data
+            set is unknown or its URL not allowed.
     """
+    dataset = Datasets(settings).resolve(order.dataset)
     spec = get_estimator(order.algorithm or settings.default_algorithm)
     defaults = settings.hyperparameters.get(spec.name, {})
     params = spec.validate({**defaults, **order.hyperparameters})
@@ -37,6 +41,7 @@ def resolve_training(settings: Settings, order: TrainingOrder, created_by: str) 
         random_state=settings.random_state if order.random_state is None else order.random_state,
         activate=order.activate,
         created_by=created_by,
+        dataset=dataset,
     )
 
 
@@ -44,6 +49,8 @@ def train_model(
     settings: Settings, spec: TrainingSpec, progress: ProgressCallback | None = None
 ) -> IrisClassifier:
     """Train a new classifier on the data set, as resolved. Blocks for the training time.
+
+    The data set is fetched and read first (see :class:`~mlapi.serving.datasets.Datasets`).
 
     Args:
         settings: Where downloads go, and their limits.
@@ -55,18 +62,23 @@ def train_model(
 
     Raises:
         InvalidInputError: If the data cannot be trained on as asked.
+        DownloadError: If the data set's package cannot be downloaded.
+        DatasetError: If the package is unsafe or invalid.
     """
     options = settings.classifier_options()
     options.update(test_size=spec.test_size, random_state=spec.random_state)
     classifier = IrisClassifier(**options)
-    data = classifier.dataset()
+    data, origin = Datasets(settings).load(spec.dataset)
     classifier.train(
         data["X"],
         data["y"],
         algorithm=spec.algorithm,
         feature_names=data["feature_names"],
+        feature_types=data["feature_types"],
         class_names=data["class_names"],
-        dataset_name="iris",
+        dataset_name=data["name"],
+        dataset_url=origin.url,
+        dataset_sha256=origin.sha256,
         progress=progress,
         **spec.hyperparameters,
     )

@@ -11,7 +11,10 @@ FIELDS = {
     "hyperparameters",
     "dataset_name",
     "dataset_checksum",
+    "dataset_url",
+    "dataset_sha256",
     "feature_names",
+    "feature_types",
     "class_names",
     "accuracy",
     "metrics",
@@ -32,6 +35,9 @@ def test_model_describes_the_bundled_model_as_version_1(shared_client: TestClien
     assert model["algorithm"] == "decision_tree"
     assert model["dataset_name"] == "iris"
     assert len(model["dataset_checksum"]) == 64
+    assert model["dataset_url"] is None
+    assert model["dataset_sha256"] is None
+    assert model["feature_types"] == ["number"] * 4
     assert model["feature_names"] == [
         "sepal length (cm)",
         "sepal width (cm)",

@@ -53,3 +53,60 @@ def test_v1_predict_refuses_a_version_that_is_not_a_positive_integer(
         )
         assert response.status_code == 422, version
         assert response.json()["errors"][0]["pointer"] == "#/model_version"
+
+
+def test_v1_predict_reports_a_value_of_no_accepted_type_once_at_its_cell(
+    shared_client: TestClient,
+) -> None:
+    response = shared_client.post(
+        "/v1/predict", json={"data": [[5.1, 3.5, 1.4, 0.2], [True, 1, 1, 1]]}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "detail": "must be a finite number, a string of at most 1000 characters, or null",
+            "type": "value_type",
+            "pointer": "#/data/1/0",
+        }
+    ]
+
+
+def test_v1_predict_takes_rows_keyed_by_feature_name(shared_client: TestClient) -> None:
+    row = {
+        "petal width (cm)": 2.3,
+        "sepal length (cm)": 6.7,
+        "sepal width (cm)": 3.0,
+        "petal length (cm)": 5.2,
+    }
+
+    response = shared_client.post("/v1/predict", json={"data": [row, [5.1, 3.5, 1.4, 0.2]]})
+
+    assert response.status_code == 200
+    assert response.json()["labels"] == ["virginica", "setosa"]
+
+
+def test_v1_predict_refuses_text_for_a_numeric_feature_naming_the_cell(
+    shared_client: TestClient,
+) -> None:
+    response = shared_client.post("/v1/predict", json={"data": [["5.1", 3.5, 1.4, 0.2]]})
+
+    assert response.status_code == 422
+    assert [error["pointer"] for error in response.json()["errors"]] == ["#/data/0/0"]
+
+
+def test_v1_train_points_at_the_part_of_the_data_set_at_fault(
+    shared_client: TestClient,
+) -> None:
+    bodies = [
+        ({"dataset": {"sha256": "ab"}}, "#/dataset/sha256"),
+        ({"dataset": {"url": "http://[::1"}}, "#/dataset/url"),
+        ({"dataset": {"url": "ftp://example.org/x.zip"}}, "#/dataset/url"),
+        ({"dataset": "Not A Name"}, "#/dataset"),
+        ({"dataset": "never-fetched"}, "#/dataset/name"),
+    ]
+
+    for body, pointer in bodies:
+        response = shared_client.post("/v1/train", json=body)
+        assert response.status_code == 422, body
+        assert pointer in [error["pointer"] for error in response.json()["errors"]], body

@@ -1,22 +1,24 @@
 """The catalogue of estimators mlapi can train.
 
-Each module in this package describes one algorithm in a few lines: its name, its
-hyperparameters (a pydantic model with types, bounds and defaults) and how to build the
-scikit-learn estimator. Drop a new module here exposing ``ESTIMATOR`` and the API, CLI
-and docs pick it up: :data:`CATALOGUE` and :class:`Algorithm` are built from whatever
-this package holds. Nothing else is needed: the types a fitted estimator's file holds are
-read from that file when it is trained, and recorded with it (see
-:mod:`mlapi.ml.persistence`).
+Each module in this package describes one algorithm in a few lines: its hyperparameters
+(a :class:`Hyperparameters` model with types, bounds and defaults) and the scikit-learn
+class they build, joined by :func:`estimator`, which infers the rest (the algorithm's
+name from the class, ``HistGradientBoostingClassifier`` → ``hist_gradient_boosting``).
+Drop a new module here exposing ``ESTIMATOR`` and the API, CLI and docs pick it up:
+:data:`CATALOGUE` and :class:`Algorithm` are built from whatever this package holds.
+Nothing else is needed: the types a fitted estimator's file holds are read from that
+file when it is trained, and recorded with it (see :mod:`mlapi.ml.persistence`).
 """
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mlapi.ml.errors import FieldError, Input, InvalidInputError
 
@@ -95,6 +97,44 @@ class EstimatorSpec:
                     for detail in error.errors()
                 ],
             ) from error
+
+
+class Hyperparameters(BaseModel):
+    """Base of an algorithm's hyperparameters: unknown names are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def estimator(
+    kind: type,
+    hyperparameters: type[BaseModel],
+    *,
+    title: str | None = None,
+    order: int = 100,
+    fit: Callable[[Any, Any, Any, ProgressCallback], Any] | None = None,
+) -> EstimatorSpec:
+    """Describe a scikit-learn classifier built from its validated hyperparameters.
+
+    Args:
+        kind: The classifier's class, called with the hyperparameters as keywords.
+        hyperparameters: Their model; each field is passed to ``kind`` by name.
+        title: For documentation; the name in words if None.
+        order: Position in listings; the lowest is the default algorithm.
+        fit: See :attr:`EstimatorSpec.fit`.
+
+    Returns:
+        The specification, named after the class without ``Classifier``, in snake case.
+    """
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*", kind.__name__.removesuffix("Classifier"))
+    name = "_".join(word.lower() for word in words)
+    return EstimatorSpec(
+        name=name,
+        title=title or name.replace("_", " ").capitalize(),
+        hyperparameters=hyperparameters,
+        build=lambda params: kind(**params.model_dump()),
+        order=order,
+        fit=fit,
+    )
 
 
 def _discover() -> dict[str, EstimatorSpec]:

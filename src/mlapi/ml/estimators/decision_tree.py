@@ -2,16 +2,14 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sklearn.tree import DecisionTreeClassifier
 
-from mlapi.ml.estimators import EstimatorSpec
+from mlapi.ml.estimators import Hyperparameters, estimator
 
 
-class DecisionTreeHyperparameters(BaseModel):
+class DecisionTreeHyperparameters(Hyperparameters):
     """Hyperparameters of scikit-learn's ``DecisionTreeClassifier``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     criterion: Literal["gini", "entropy", "log_loss"] = "gini"
     max_depth: int | None = Field(default=None, ge=1, le=1000)
@@ -20,10 +18,4 @@ class DecisionTreeHyperparameters(BaseModel):
     random_state: int = Field(default=0, ge=0, le=2**32 - 1)
 
 
-ESTIMATOR = EstimatorSpec(
-    name="decision_tree",
-    title="Decision tree",
-    hyperparameters=DecisionTreeHyperparameters,
-    build=lambda params: DecisionTreeClassifier(**params.model_dump()),
-    order=0,
-)
+ESTIMATOR = estimator(DecisionTreeClassifier, DecisionTreeHyperparameters, order=0)

@@ -2,16 +2,14 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sklearn.ensemble import GradientBoostingClassifier
 
-from mlapi.ml.estimators import GRADIENT_BOOSTING, EstimatorSpec, ProgressCallback
+from mlapi.ml.estimators import Hyperparameters, ProgressCallback, estimator
 
 
-class GradientBoostingHyperparameters(BaseModel):
+class GradientBoostingHyperparameters(Hyperparameters):
     """Hyperparameters of scikit-learn's ``GradientBoostingClassifier``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     n_estimators: int = Field(default=100, ge=1, le=5000)
     learning_rate: float = Field(default=0.1, gt=0, le=10)
@@ -45,11 +43,6 @@ def fit_with_progress(
     return estimator.fit(features, y, monitor=monitor)
 
 
-ESTIMATOR = EstimatorSpec(
-    name=GRADIENT_BOOSTING,
-    title="Gradient boosting",
-    hyperparameters=GradientBoostingHyperparameters,
-    build=lambda params: GradientBoostingClassifier(**params.model_dump()),
-    order=1,
-    fit=fit_with_progress,
+ESTIMATOR = estimator(
+    GradientBoostingClassifier, GradientBoostingHyperparameters, order=1, fit=fit_with_progress
 )

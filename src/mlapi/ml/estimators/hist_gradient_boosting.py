@@ -1,15 +1,13 @@
 """Histogram-based gradient boosting: much faster than gradient boosting on many rows."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from mlapi.ml.estimators import EstimatorSpec
+from mlapi.ml.estimators import Hyperparameters, estimator
 
 
-class HistGradientBoostingHyperparameters(BaseModel):
+class HistGradientBoostingHyperparameters(Hyperparameters):
     """Hyperparameters of scikit-learn's ``HistGradientBoostingClassifier``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     max_iter: int = Field(default=100, ge=1, le=10_000)
     learning_rate: float = Field(default=0.1, gt=0, le=10)
@@ -20,10 +18,4 @@ class HistGradientBoostingHyperparameters(BaseModel):
     random_state: int = Field(default=0, ge=0, le=2**32 - 1)
 
 
-ESTIMATOR = EstimatorSpec(
-    name="hist_gradient_boosting",
-    title="Histogram gradient boosting",
-    hyperparameters=HistGradientBoostingHyperparameters,
-    build=lambda params: HistGradientBoostingClassifier(**params.model_dump()),
-    order=2,
-)
+ESTIMATOR = estimator(HistGradientBoostingClassifier, HistGradientBoostingHyperparameters, order=2)

@@ -50,7 +50,7 @@ class JobStore:
             created_at=now,
             worker=worker,
             heartbeat_at=now if worker else None,
-            **dataclasses.asdict(spec),
+            **{each.name: getattr(spec, each.name) for each in dataclasses.fields(spec)},
         )
         with self._sessions.begin() as session:
             session.add(row)
