@@ -15,6 +15,7 @@ def test_models_list_shows_versions_newest_first_with_the_active_marked(mlapi: M
     assert listed_versions(result.stdout) == {3: False, 2: True, 1: False}
     assert list(listed_versions(result.stdout)) == [3, 2, 1]
     assert "3 of 3 versions" in result.stdout
+    assert "iris" in result.stdout
     page = mlapi("models", "list", "--limit", "1", "--offset", "1").stdout
     assert listed_versions(page) == {2: True}
     assert "1 of 3 versions" in page

@@ -79,6 +79,12 @@ def _one_connection_per_process(server: LiveServer, processes: int) -> Iterator[
             client.close()
 
 
+def _wait_until_every_process_is_ready(server: LiveServer) -> None:
+    """Return once every worker process answers ready (the start-up waits for one only)."""
+    with _one_connection_per_process(server, WORKERS):
+        pass
+
+
 def _answered_versions(connections: list[httpx.Client]) -> list[int]:
     versions = []
     for index in range(BATCH):
@@ -102,6 +108,7 @@ def test_every_process_serves_an_activation_within_a_second(
     server_factory: Callable[..., LiveServer], database_url: str
 ) -> None:
     server = server_factory(workers=WORKERS, extra_env={"MLAPI_DATABASE_URL": database_url})
+    _wait_until_every_process_is_ready(server)
     with server.client() as client:
         bundled = client.get("/v1/model").json()["version"]
         queued = client.post(
@@ -149,6 +156,7 @@ def test_activation_history_is_in_the_order_activations_took_effect(
     server_factory: Callable[..., LiveServer],
 ) -> None:
     server = server_factory(workers=WORKERS)
+    _wait_until_every_process_is_ready(server)
     with server.client() as client:
         queued = client.post("/v1/train", json={"algorithm": "decision_tree", "activate": False})
         trained = wait_for_job(client, queued.headers["location"])["model_version"]

@@ -45,12 +45,15 @@ def report(ctx: typer.Context, record: object, text: Callable[[], None]) -> None
 
 def versions_table(page: ModelVersionPage) -> None:
     """Print a page of model versions as a table, the active one marked with ``*``."""
-    table = Table("version", "active", "algorithm", "accuracy", "macro F1", "created", "by")
+    table = Table(
+        "version", "active", "algorithm", "data set", "accuracy", "macro F1", "created", "by"
+    )
     for item in page.items:
         table.add_row(
             str(item.version),
             "*" if item.active else "",
             item.algorithm,
+            item.dataset_name,
             f"{item.metrics.accuracy:.4f}",
             f"{item.metrics.macro_f1:.4f}",
             item.created_at.isoformat()[:19],
