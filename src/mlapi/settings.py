@@ -24,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mlapi.ml.archives import ExtractionLimits
 from mlapi.ml.estimators import CATALOGUE, DEFAULT_ALGORITHM, get_estimator
 
 #: Environment variable naming the configuration file.
@@ -219,6 +220,14 @@ class Settings(BaseSettings):
             "download_timeout": self.download_timeout,
             "allowed_networks": self.allowed_networks,
         }
+
+    def extraction_limits(self) -> ExtractionLimits:
+        """The caps on a data package archive, from the ``dataset_max_*`` settings."""
+        return ExtractionLimits(
+            max_members=self.dataset_max_members,
+            max_total_bytes=self.dataset_max_unpacked_bytes,
+            max_ratio=self.dataset_max_ratio,
+        )
 
     @property
     def allowed_networks(self) -> list[IPv4Network | IPv6Network]:

@@ -17,8 +17,8 @@ from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
 from mlapi.cli.context import Format, load_settings, options
-from mlapi.ml import MlapiError
-from mlapi.ml.datasets import Dataset, ExtractionLimits, load_package
+from mlapi.ml import MlapiError, tabular
+from mlapi.ml.datasets import Dataset, load_package
 from mlapi.ml.errors import DatasetError
 from mlapi.ml.packing import pack as pack_csv
 from mlapi.serving.records import DatasetSource
@@ -70,11 +70,7 @@ def _read(source: str) -> tuple[Dataset, DatasetSource]:
     settings = load_settings()
     try:
         if path.exists():
-            limits = ExtractionLimits(
-                max_members=settings.dataset_max_members,
-                max_total_bytes=settings.dataset_max_unpacked_bytes,
-                max_ratio=settings.dataset_max_ratio,
-            )
+            limits = settings.extraction_limits()
             dataset = load_package(path, limits=limits, max_rows=settings.dataset_max_rows)
             return dataset, DatasetSource(name=dataset["name"])
         service = Service(settings, training=Training.ELSEWHERE)
@@ -102,11 +98,7 @@ def summary(dataset: Dataset, origin: DatasetSource) -> dict[str, Any]:
         Its name and origin, row count, each feature's type and missing values, and
         each class's row count.
     """
-    features = dataset["X"]
-    missing = [
-        int(sum(value != value for value in features[:, index]))  # NaN is not itself
-        for index in range(features.shape[1])
-    ]
+    missing = tabular.missing(dataset["X"]).sum(axis=0).tolist()
     counts = np.bincount(dataset["y"], minlength=len(dataset["class_names"])).tolist()
     return {
         "name": dataset["name"],

@@ -89,7 +89,7 @@ def preprocessing(feature_types: list[FeatureType], features: np.ndarray) -> Any
     """
     categorical = [i for i, kind in enumerate(feature_types) if is_categorical(kind)]
     numeric = [i for i, kind in enumerate(feature_types) if not is_categorical(kind)]
-    if not categorical and not _has_missing(features):
+    if not categorical and not missing(features).any():
         return None
     transformers: list[tuple[str, Any, list[int]]] = []
     if numeric:
@@ -107,10 +107,15 @@ def preprocessing(feature_types: list[FeatureType], features: np.ndarray) -> Any
     return ColumnTransformer(transformers, sparse_threshold=0)
 
 
-def _has_missing(features: np.ndarray) -> bool:
+def missing(features: np.ndarray) -> np.ndarray:
+    """Mark each missing value (NaN) of a feature matrix, numeric or with text columns.
+
+    Returns:
+        A boolean matrix of the same shape, True where a value is missing.
+    """
     if features.dtype == object:
-        return any(value != value for value in features.ravel())  # NaN is not itself
-    return bool(np.isnan(features).any())
+        return np.asarray(features != features, dtype=bool)  # NaN alone is not itself
+    return np.asarray(np.isnan(features), dtype=bool)
 
 
 def takes_raw_values(model: Any) -> bool:

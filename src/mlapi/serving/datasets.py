@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mlapi.ml import datasets
-from mlapi.ml.datasets import Dataset, ExtractionLimits
+from mlapi.ml.datasets import Dataset
 from mlapi.ml.download import download, file_sha256
 from mlapi.ml.errors import DatasetError, FieldError, Input, InvalidInputError
 from mlapi.serving.records import DatasetSource
@@ -65,8 +65,8 @@ class Datasets:
             )
         if choice.url is not None:
             try:
-                scheme = urlsplit(choice.url).scheme.lower()
-                urlsplit(choice.url).hostname  # noqa: B018 - parsing it is the check
+                parts = urlsplit(choice.url)
+                scheme, _ = parts.scheme.lower(), parts.hostname  # the host must parse too
             except ValueError as error:
                 raise _invalid(("url",), f"is not a valid URL: {error}", "url") from error
             allowed = {"http", "https"} | ({"file"} if self.settings.dataset_allow_file else set())
@@ -125,15 +125,12 @@ class Datasets:
         return dataset, origin
 
     def _read(self, path: Path) -> Dataset:
-        settings = self.settings
-        limits = ExtractionLimits(
-            max_members=settings.dataset_max_members,
-            max_total_bytes=settings.dataset_max_unpacked_bytes,
-            max_ratio=settings.dataset_max_ratio,
-        )
         self.folder.mkdir(parents=True, exist_ok=True)
         return datasets.load_package(
-            path, limits=limits, max_rows=settings.dataset_max_rows, scratch=self.folder
+            path,
+            limits=self.settings.extraction_limits(),
+            max_rows=self.settings.dataset_max_rows,
+            scratch=self.folder,
         )
 
     def _index(self, name: str) -> Path:
