@@ -101,6 +101,17 @@ class Settings(BaseSettings):
     max_rows_per_request: int = Field(
         default=10_000, ge=1, description="Most rows accepted in one prediction request."
     )
+    batching: bool = Field(
+        default=True,
+        description="Answer concurrent prediction requests to one model with one model call "
+        "(adaptive: a batch is what queued while the previous one ran; nothing waits).",
+    )
+    batch_max_rows: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Most rows in one batch; a request of more rows is predicted alone.",
+    )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
     )

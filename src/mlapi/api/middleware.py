@@ -8,7 +8,8 @@ from mlapi.api.errors import problem_response
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 
 
-def _is_json(content_type: str | None) -> bool:
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type header names JSON (``application/json`` or ``+json``)."""
     if not content_type:
         return False
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -72,7 +73,7 @@ class RequestLimitsMiddleware:
             chunks.append(chunk)
             more_body = message.get("more_body", False)
 
-        if size and not _is_json(headers.get("content-type")):
+        if size and not is_json(headers.get("content-type")):
             response = problem_response(
                 415,
                 "unsupported-media-type",

@@ -111,6 +111,15 @@ class IrisClassifier:
         return self._require_metadata().evaluation
 
     @property
+    def typed(self) -> bool:
+        """Whether the model takes text or missing values (its rows are not bare numbers).
+
+        Such a model predicts through a preprocessing pipeline; one that is not takes a
+        float matrix as it is.
+        """
+        return self._typed
+
+    @property
     def n_features(self) -> int:
         """Number of input columns the trained model expects."""
         return len(self._require_metadata().feature_names)
