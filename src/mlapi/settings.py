@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     training_workers: int = Field(
         default=1, ge=1, le=32, description="Training processes per server process."
     )
+    training_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower than the server's a training process's CPU priority is "
+        "(its nice value, added): training takes the CPU that serving leaves.",
+    )
     poll_interval: float = Field(
         default=0.25,
         gt=0,

@@ -174,7 +174,7 @@ class QuickPredict:
             return None
         try:
             result = await self.service.predict_numbers(*parsed)
-        except Exception:  # noqa: BLE001 - the route raises it again, and answers it
+        except Exception:
             return None
         return None if result is None else _ANSWERS[path](result)
 
@@ -189,4 +189,3 @@ def _replay(chunks: list[bytes], more_body: bool, receive: Receive) -> Receive:
         return pending.pop() if pending else await receive()
 
     return replayed
-

@@ -207,20 +207,26 @@ class Predictor:
             _settle(request.answer, answer)
 
     async def _call(self, classifier: IrisClassifier, matrix: np.ndarray) -> Arrays:
-        expected = self._call_seconds.get(classifier, 0.0 if not classifier.typed else 1.0)
-        start = time.perf_counter()
+        expected = self._call_seconds.get(classifier, 1.0 if classifier.typed else 0.0)
         if len(matrix) <= INLINE_PREDICT_ROWS and expected <= INLINE_BUDGET_SECONDS:
-            result = classifier.predict_arrays(matrix)
+            result, took = self._timed(classifier, matrix)
         else:
-            result = await to_thread.run_sync(self._in_thread, classifier, matrix)
-        took = time.perf_counter() - start
-        self._call_seconds[classifier] = expected + _SMOOTHING * (took - expected)
+            result, took = await to_thread.run_sync(self._in_thread, classifier, matrix)
+        if len(matrix) <= INLINE_PREDICT_ROWS:  # what decides where the next small call runs
+            self._call_seconds[classifier] = expected + _SMOOTHING * (took - expected)
         self.calls += 1
         return result
 
-    def _in_thread(self, classifier: IrisClassifier, matrix: np.ndarray) -> Arrays:
+    @staticmethod
+    def _timed(classifier: IrisClassifier, matrix: np.ndarray) -> tuple[Arrays, float]:
+        """Predict, and say how long the model took (not counting any wait for a thread)."""
+        start = time.perf_counter()
+        result = classifier.predict_arrays(matrix)
+        return result, time.perf_counter() - start
+
+    def _in_thread(self, classifier: IrisClassifier, matrix: np.ndarray) -> tuple[Arrays, float]:
         with self._thread_pools.limit(limits=1, user_api="openmp"):
-            return classifier.predict_arrays(matrix)
+            return self._timed(classifier, matrix)
 
 
 def _settle(answer: "asyncio.Future[Arrays]", result: Arrays | BaseException) -> None:
