@@ -6,7 +6,8 @@ object of rows of numbers for a model of numeric features, and for those the fra
 work (routing, dependency injection, pydantic validation of each number, response
 validation and serialisation) costs several times the prediction itself.
 :class:`QuickPredict` answers those requests in raw ASGI: orjson parses the body,
-numpy checks the rows as one array (width, numbers only, finite, row limit), the service
+numpy checks the rows as one array (width, numbers only, finite and in range, row
+limit), the service
 predicts through the same batcher, and orjson writes the answer from the arrays: the
 same bytes FastAPI would send (pydantic and orjson write numbers alike, and the tests
 compare the two ways byte for byte).
@@ -24,6 +25,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlapi.api.middleware import is_json
+from mlapi.ml.rows import in_range
 from mlapi.serving.prediction import MatrixPredictions
 from mlapi.serving.records import MAX_INTEGER
 from mlapi.serving.service import Service
@@ -92,7 +94,7 @@ def parse_rows(body: bytes, keys: frozenset[str]) -> tuple[np.ndarray, int | Non
     if matrix.ndim != 2 or matrix.dtype.kind not in "fiu" or matrix.shape[1] == 0:
         return None  # text, null, nested lists, huge integers, empty rows
     matrix = np.ascontiguousarray(matrix, dtype=np.float64)
-    if not np.isfinite(matrix).all():
+    if not in_range(matrix).all():
         return None
     return matrix, version
 
