@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +11,7 @@ from pydantic import TypeAdapter
 from mlapi.api.quick import QuickPredict, _article_answer, _v1_answer, parse_rows
 from mlapi.api.schemas import IrisPredictionResponse
 from mlapi.main import create_app
-from mlapi.ml import IrisClassifier
-from mlapi.serving.active_model import ServedModel
-from mlapi.serving.prediction import MatrixPredictions
-from mlapi.serving.records import Predictions
+from mlapi.serving.records import ArrayPredictions, Predictions
 from mlapi.settings import Settings
 from tests.api.conftest import STARTUP_SECONDS
 
@@ -141,39 +137,27 @@ def test_the_quick_way_answers_well_formed_numeric_rows(
 TRICKY = [1e-5, 1e-7, 1.5e-5, 0.0001, 0.1, 1.0, 0.0, 5e-324, 0.30000000000000004, 1 / 3]
 
 
-def test_answers_are_written_as_pydantic_writes_them(tmp_path: Path) -> None:
+def test_answers_are_written_as_pydantic_writes_them() -> None:
     generator = np.random.default_rng(0)
     probability = np.concatenate(
         [np.array(TRICKY).reshape(-1, 1), generator.random((len(TRICKY), 1)) ** 20], axis=1
     )
     probability = np.ascontiguousarray(np.concatenate([probability, probability[::-1]]))
     prediction = probability.argmax(axis=1)
-    classifier = IrisClassifier.load()
-    classifier._labels = {0: 'a "quoted" \\ label', 1: "é\u2028\x7f\x01"}  # type: ignore[attr-defined]
-    served = ServedModel(version=_version(), classifier=classifier)
-    result = MatrixPredictions(served, probability, prediction)
     classes = prediction.tolist()
+    labels = ['a "quoted" \\ label' if c else "é\u2028\x7f\x01 </script>" for c in classes]
+    result = ArrayPredictions(prediction, probability, labels, 3)
 
     article = TypeAdapter(IrisPredictionResponse).dump_json(
         IrisPredictionResponse(prediction=classes, probability=probability.tolist())
     )
     v1 = TypeAdapter(Predictions).dump_json(
         Predictions(
-            prediction=classes,
-            probability=probability.tolist(),
-            labels=classifier.labels(classes),
-            model_version=3,
+            prediction=classes, probability=probability.tolist(), labels=labels, model_version=3
         )
     )
     assert _article_answer(result) == article
     assert _v1_answer(result) == v1
-
-
-def _version():  # type: ignore[no-untyped-def]
-    class Version:
-        version = 3
-
-    return Version()
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import pytest
 
 from mlapi.ml import IrisClassifier
 from mlapi.serving.prediction import Predictor
+from mlapi.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_concurrent_requests_share_model_calls_and_each_gets_its_own_rows(
     sizes = [1 + index % 3 for index in range(150)]
     bounds = np.cumsum(sizes)[:-1]
     requests = np.split(rows[: sum(sizes)], bounds)
-    predictor = Predictor(max_batch_rows=64)
+    predictor = Predictor(Settings(batch_max_rows=64))
 
     answers = _concurrently(predictor, *((classifier, matrix) for matrix in requests))
 
@@ -63,7 +64,7 @@ def test_no_batch_is_larger_than_the_bound_and_large_requests_go_alone(
         return real(matrix)
 
     monkeypatch.setattr(classifier, "predict_arrays", counting)
-    predictor = Predictor(max_batch_rows=10)
+    predictor = Predictor(Settings(batch_max_rows=10))
     small = [(classifier, _rows(3, seed)) for seed in range(20)]
     large = (classifier, _rows(25, 99))
 
@@ -76,7 +77,7 @@ def test_no_batch_is_larger_than_the_bound_and_large_requests_go_alone(
 
 
 def test_a_request_that_breaks_the_shared_call_fails_alone(classifier: IrisClassifier) -> None:
-    predictor = Predictor()
+    predictor = Predictor(Settings())
     good = [(classifier, _rows(2, seed)) for seed in range(5)]
     bad = (classifier, np.ones((1, 7)))  # wrong width: scikit-learn refuses the whole batch
 
@@ -90,7 +91,7 @@ def test_a_request_that_breaks_the_shared_call_fails_alone(classifier: IrisClass
 
 def test_requests_to_different_models_are_not_mixed(classifier: IrisClassifier) -> None:
     other = IrisClassifier.load()  # the same file, another model object
-    predictor = Predictor()
+    predictor = Predictor(Settings())
     calls = [(classifier if index % 2 else other, _rows(1, index)) for index in range(20)]
 
     answers = _concurrently(predictor, *calls)
@@ -103,7 +104,7 @@ def test_requests_to_different_models_are_not_mixed(classifier: IrisClassifier) 
 def test_a_lone_request_is_answered_without_waiting_for_company(
     classifier: IrisClassifier,
 ) -> None:
-    predictor = Predictor()
+    predictor = Predictor(Settings())
 
     async def lone() -> int:
         loop = asyncio.get_running_loop()
@@ -124,7 +125,7 @@ def test_a_lone_request_is_answered_without_waiting_for_company(
 
 
 def test_with_batching_off_every_request_is_its_own_call(classifier: IrisClassifier) -> None:
-    predictor = Predictor(batching=False)
+    predictor = Predictor(Settings(batching=False))
 
     _concurrently(predictor, *((classifier, _rows(1, seed)) for seed in range(10)))
 

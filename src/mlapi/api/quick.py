@@ -26,8 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlapi.api.middleware import is_json
 from mlapi.ml.rows import in_range
-from mlapi.serving.prediction import MatrixPredictions
-from mlapi.serving.records import MAX_INTEGER
+from mlapi.serving.records import MAX_INTEGER, ArrayPredictions
 from mlapi.serving.service import Service
 
 #: The request body keys each quick route takes.
@@ -36,27 +35,26 @@ _KEYS = {"/predict": frozenset({"data"}), "/v1/predict": frozenset({"data", "mod
 _HEADERS = [(b"content-type", b"application/json")]
 
 
-def _article_answer(result: MatrixPredictions) -> bytes:
+def _article_answer(result: ArrayPredictions) -> bytes:
     return orjson.dumps(
         {"prediction": result.prediction, "probability": result.probability},
         option=orjson.OPT_SERIALIZE_NUMPY,
     )
 
 
-def _v1_answer(result: MatrixPredictions) -> bytes:
-    classes = result.prediction.tolist()
+def _v1_answer(result: ArrayPredictions) -> bytes:
     return orjson.dumps(
         {
-            "prediction": classes,
+            "prediction": result.prediction,
             "probability": result.probability,
-            "labels": result.served.classifier.labels(classes),
-            "model_version": result.served.version.version,
+            "labels": result.labels,
+            "model_version": result.model_version,
         },
         option=orjson.OPT_SERIALIZE_NUMPY,
     )
 
 
-_ANSWERS: dict[str, Callable[[MatrixPredictions], bytes]] = {
+_ANSWERS: dict[str, Callable[[ArrayPredictions], bytes]] = {
     "/predict": _article_answer,
     "/v1/predict": _v1_answer,
 }
@@ -175,7 +173,7 @@ class QuickPredict:
         if parsed is None:
             return None
         try:
-            result = await self.service.predict_numbers(*parsed)
+            result = await self.service.predict_numbers(*parsed, labels=path != "/predict")
         except Exception:
             return None
         return None if result is None else _ANSWERS[path](result)

@@ -77,7 +77,8 @@ class IrisClassifier:
         self.metadata: ModelMetadata | None = None
         self.checksum: str | None = None
         self._labels: dict[Any, str] = {}
-        self._typed = False
+        #: Whether the model takes text or missing values (through its preprocessing).
+        self.typed = False
         # skops output differs on every call (memory ids, zip timestamps), so the bytes
         # are kept: the same model then always has the same file and checksum.
         self._file: bytes | None = None
@@ -109,15 +110,6 @@ class IrisClassifier:
     def evaluation(self) -> Evaluation:
         """Held-out metrics of the trained model."""
         return self._require_metadata().evaluation
-
-    @property
-    def typed(self) -> bool:
-        """Whether the model takes text or missing values (its rows are not bare numbers).
-
-        Such a model predicts through a preprocessing pipeline; one that is not takes a
-        float matrix as it is.
-        """
-        return self._typed
 
     @property
     def n_features(self) -> int:
@@ -231,7 +223,7 @@ class IrisClassifier:
         """
         metadata = self._require_metadata()
         rows = rows_from_objects(X, metadata.feature_names)
-        if self._typed:
+        if self.typed:
             return validate_typed_rows(rows, metadata.feature_types)
         return validate_rows(rows, self.n_features)
 
@@ -356,7 +348,7 @@ class IrisClassifier:
         self._file = None
         self._file_types = None
         self._labels = dict(zip(estimator.classes_.tolist(), metadata.class_names, strict=True))
-        self._typed = takes_raw_values(estimator)
+        self.typed = takes_raw_values(estimator)
 
     def _require_estimator(self) -> Any:
         return self._require_metadata() and self.estimator  # both are kept together
