@@ -100,12 +100,23 @@ def start(server: Server, port: int, folder: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"{server.key} did not start")
 
 
-def load(wrk: str, port: int, connections: int, seconds: int, body: Path | None = None) -> dict:
-    """Run wrk on core 1 against ``/predict``; return req/s, median and p99 (ms), errors."""
+def load(
+    wrk: str,
+    port: int,
+    connections: int,
+    seconds: int,
+    body: Path | None = None,
+    path: str = "/predict",
+) -> dict:
+    """Run wrk on core 1, POSTing JSON to ``path``: one Iris row, or the file ``body``.
+
+    Returns:
+        Requests a second, median and p99 latency (ms), and the count of non-2xx answers.
+    """
     script = HERE / ("post_file.lua" if body else "post.lua")
     command = ["taskset", "-c", "1", wrk, "-t1", f"-c{connections}", f"-d{seconds}s"]
     command += ["--latency", "--timeout", "30s", "-s", str(script)]
-    command += [f"http://127.0.0.1:{port}/predict"]
+    command += [f"http://127.0.0.1:{port}{path}"]
     env = {**os.environ, "BODY_FILE": str(body)} if body else None
     output = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
