@@ -183,6 +183,20 @@ def sklearn_runner(estimator: Any) -> Runner:
     return Runner(SKLEARN, "float64", predict=estimator.predict_proba)
 
 
+def kernel_runner(estimator: Any) -> Runner:
+    """mlapi's own way: scikit-learn's compiled kernels without its per-call checks."""
+    runner = Runner("scikit-learn kernels (mlapi.ml.kernels)", "float64")
+    try:
+        from mlapi.ml.kernels import kernel_for
+
+        runner.predict = kernel_for(estimator)
+        if runner.predict is None:
+            runner.error = "no kernel for this estimator"
+    except ImportError as error:
+        runner.error = short(error)
+    return runner
+
+
 def onnx_runners(estimator: Any, name: str, out: Path) -> list[Runner]:
     """skl2onnx conversions with float32 and double input, each in a one-thread session."""
     ort, skl2onnx = need("onnxruntime"), need("skl2onnx")
@@ -543,6 +557,7 @@ def main() -> None:
             subject.thresholds = threshold_rows(subject.estimator, large)
             subject.runners = [
                 sklearn_runner(subject.estimator),
+                kernel_runner(subject.estimator),
                 *onnx_runners(subject.estimator, subject.name, out),
                 *treelite_runners(subject.estimator, subject.name, out),
             ]
