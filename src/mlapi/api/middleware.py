@@ -18,6 +18,27 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
+def replay_body(chunks: list[bytes], more_body: bool, receive: Receive) -> Receive:
+    """Give an app the body already read, then whatever more the client sends.
+
+    Args:
+        chunks: The body read so far.
+        more_body: Whether the client has more to send.
+        receive: Reads the rest from the client.
+
+    Returns:
+        A ``receive`` for the app.
+    """
+    pending: list[Message] = [
+        {"type": "http.request", "body": b"".join(chunks), "more_body": more_body}
+    ]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
+
+
 class RequestLimitsMiddleware:
     """Refuse request bodies that are too large or not JSON, with a problem response.
 
@@ -83,16 +104,7 @@ class RequestLimitsMiddleware:
             await response(scope, receive, send)
             return
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay_body(chunks, False, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import numpy as np
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mlapi.api.middleware import is_json
+from mlapi.api.middleware import is_json, replay_body
 from mlapi.ml.rows import in_range
 from mlapi.serving.records import MAX_INTEGER, ArrayPredictions
 from mlapi.serving.service import Service
@@ -141,12 +141,12 @@ class QuickPredict:
             if not message.get("more_body", False):
                 break
             if size > self.max_body_bytes:  # the app refuses it; it reads the rest
-                await self.app(scope, _replay(chunks, True, receive), send)
+                await self.app(scope, replay_body(chunks, True, receive), send)
                 return
         body = b"".join(chunks)
         answer = await self._answer(path, body)
         if answer is None:
-            await self.app(scope, _replay([body], False, receive), send)
+            await self.app(scope, replay_body([body], False, receive), send)
             return
         await send(
             {
@@ -174,18 +174,6 @@ class QuickPredict:
             return None
         try:
             result = await self.service.predict_numbers(*parsed, labels=path != "/predict")
-        except Exception:
+        except Exception:  # the route meets it again, and answers it as it should
             return None
         return None if result is None else _ANSWERS[path](result)
-
-
-def _replay(chunks: list[bytes], more_body: bool, receive: Receive) -> Receive:
-    """Give the body read so far back to the app, then the rest from the client."""
-    pending: list[Message] = [
-        {"type": "http.request", "body": b"".join(chunks), "more_body": more_body}
-    ]
-
-    async def replayed() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replayed

@@ -112,6 +112,6 @@ def kernel_for(estimator: Any) -> Proba | None:
     rows = check_rows(estimator)
     try:
         same = np.array_equal(kernel(rows), estimator.predict_proba(rows))
-    except Exception:
+    except Exception:  # a kernel that fails is not used
         return None
     return kernel if same else None
