@@ -9,7 +9,7 @@ PORT ?= 8888
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: help install install-dev run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench
+.PHONY: help install install-dev run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench bench-peers
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,3 +76,8 @@ clean: ## Remove the virtual environment, caches and generated files
 
 bench: install ## Load-test /predict against the article's app and FastAPI's ceiling (wrk)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.predict_during_training
+	$(BIN)/python -m benchmarks.memory
+
+bench-peers: install ## The same against Seldon MLServer, BentoML and LitServe (own venvs)
+	$(BIN)/python benchmarks/peers.py

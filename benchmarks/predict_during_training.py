@@ -3,8 +3,8 @@
 One ``mlapi serve`` runs on core 0 (taskset; its training processes inherit that core),
 wrk on core 1 with a fixed number of connections. The same server is measured idle,
 then while gradient boosting jobs (``n_estimators`` 300) are queued one after another
-for the whole window, without and then with activating each new version; the table
-puts the three side by side. Usage:
+for the whole window, then while the bundled version and a 300-stage boosting version
+are activated in turn, back to back; the table puts the three side by side. Usage:
 ``python benchmarks/predict_during_training.py [--seconds 10] [--connections 8]``.
 """
 
@@ -97,6 +97,39 @@ def train_back_to_back(base: str, activate: bool, stop: threading.Event) -> list
     return finished
 
 
+def activate_back_and_forth(
+    base: str, versions: tuple[int, int], stop: threading.Event
+) -> list[int]:
+    """Activate two versions in turn until ``stop``; count the activations."""
+    done = [0]
+
+    def run() -> None:
+        while not stop.is_set():
+            call(f"{base}/v1/models/{versions[done[0] % 2]}/activate", {})
+            done[0] += 1
+
+    threading.Thread(target=run, name="activator", daemon=True).start()
+    return done
+
+
+def register_boosting(base: str) -> int:
+    """Train a 300-stage gradient boosting version, without activating it; its number."""
+    job = call(
+        f"{base}/v1/train",
+        {
+            "algorithm": "gradient_boosting",
+            "activate": False,
+            "hyperparameters": {"n_estimators": 300},
+        },
+    )
+    while job["state"] not in {"succeeded", "failed"}:
+        time.sleep(0.2)
+        job = call(f"{base}/v1/jobs/{job['id']}")
+    if job["state"] != "succeeded":
+        raise SystemExit(f"the boosting model did not train: {job}")
+    return int(job["model_version"])  # type: ignore[call-overload]
+
+
 def main() -> None:
     """Measure the three conditions and print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -110,23 +143,26 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         process = start_server(port, Path(scratch))
         try:
+            boosting = register_boosting(base)
             load(wrk, f"{base}/v1/predict", options.connections, 2)  # warm-up
-            conditions = [("idle", None), ("training", False), ("training + activating", True)]
-            for name, activate in conditions:
+            for name in ("idle", "training", "activating"):
                 stop = threading.Event()
-                finished = [0] if activate is None else train_back_to_back(base, activate, stop)
-                if activate is not None:
+                finished = [0]
+                if name == "training":
+                    finished = train_back_to_back(base, False, stop)
                     time.sleep(1)  # let the first job get going
+                elif name == "activating":
+                    finished = activate_back_and_forth(base, (1, boosting), stop)
                 sample = load(wrk, f"{base}/v1/predict", options.connections, options.seconds)
                 stop.set()
                 rows.append((name, sample, finished[0]))
-                print(f"{name:<22} {sample} trainings finished: {finished[0]}", flush=True)
+                print(f"{name:<12} {sample} jobs or activations done: {finished[0]}", flush=True)
                 time.sleep(3)  # the last job finishes before the next condition
         finally:
             process.terminate()
             process.wait()
     print(f"\nwrk -t1 -c{options.connections} -d{options.seconds}s, POST /v1/predict, one row\n")
-    print("| condition | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | jobs done |")
+    print("| condition | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | jobs / activations |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, s, done in rows:
         print(

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 
 from mlapi.api.errors import install_error_handlers
 from mlapi.api.middleware import RequestLimitsMiddleware
+from mlapi.api.quick import QuickPredict
 from mlapi.api.routes import health, jobs, models, predict, seed
 from mlapi.api.schemas import Problem
 from mlapi.serving.service import Service
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Outside the limits: it reads no more than they allow, and hands on anything in doubt.
+    app.add_middleware(QuickPredict, service=service, max_body_bytes=settings.max_body_bytes)
     for router in (seed.router, predict.router, models.router, jobs.router, health.router):
         app.include_router(router)
 

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     training_workers: int = Field(
         default=1, ge=1, le=32, description="Training processes per server process."
     )
+    training_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower than the server's a training process's CPU priority is "
+        "(its nice value, added): training takes the CPU that serving leaves.",
+    )
     poll_interval: float = Field(
         default=0.25,
         gt=0,
@@ -100,6 +107,17 @@ class Settings(BaseSettings):
     ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
     max_rows_per_request: int = Field(
         default=10_000, ge=1, description="Most rows accepted in one prediction request."
+    )
+    batching: bool = Field(
+        default=True,
+        description="Answer concurrent prediction requests to one model with one model call "
+        "(adaptive: a batch is what queued while the previous one ran; nothing waits).",
+    )
+    batch_max_rows: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Most rows in one batch; a request of more rows is predicted alone.",
     )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."

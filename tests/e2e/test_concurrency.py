@@ -2,6 +2,7 @@
 
 import asyncio
 import bisect
+import json
 import random
 import time
 from collections import Counter
@@ -17,6 +18,7 @@ from mlapi.serving.database import make_engine
 from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
 from tests.e2e.conftest import LiveServer, wait_for_job
+from tests.e2e.rawhttp import Connection
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
 
@@ -67,19 +69,24 @@ class Answer:
     model_version: int | None
 
 
-async def _predict_in_turn(client: httpx.AsyncClient, todo: Iterator[int]) -> list[Answer]:
+async def _predict_in_turn(url: str, todo: Iterator[int]) -> list[Answer]:
+    # A raw connection: through httpx, the client would be what takes the time.
+    connection = Connection(url)
     answers = []
-    for index in todo:
-        row = ROWS[index % len(ROWS)]
-        sent = time.time()
-        response = await client.post("/v1/predict", json={"data": [row]})
-        answered = time.time()
-        body = response.json() if response.status_code == 200 else {}
-        if response.status_code == 200:
-            probability = body["probability"][0]
-            assert body["prediction"] == [probability.index(max(probability))]
-            assert sum(probability) == pytest.approx(1.0)
-        answers.append(Answer(sent, answered, response.status_code, body.get("model_version")))
+    try:
+        for index in todo:
+            body = json.dumps({"data": [ROWS[index % len(ROWS)]]}).encode()
+            sent = time.time()
+            response = await connection.post("/v1/predict", body)
+            answered = time.time()
+            answer = json.loads(response.body) if response.status == 200 else {}
+            if response.status == 200:
+                probability = answer["probability"][0]
+                assert answer["prediction"] == [probability.index(max(probability))]
+                assert sum(probability) == pytest.approx(1.0)
+            answers.append(Answer(sent, answered, response.status, answer.get("model_version")))
+    finally:
+        connection.close()
     return answers
 
 
@@ -116,10 +123,17 @@ async def _storm_with_activations(server: LiveServer) -> tuple[list[Answer], lis
             )
             assert queued.status_code == 202, queued.text
             locations.append(queued.headers["location"])
+        # The predictions take seconds: the flips have two versions to choose from already.
+        deadline = time.monotonic() + 120
+        while len((await client.get("/v1/models")).json()["items"]) < 2:
+            assert time.monotonic() < deadline, "no training finished"
+            await asyncio.sleep(0.1)
         done = asyncio.Event()
         flipping = asyncio.create_task(_flip_activations(client, done))
         todo = iter(range(PREDICTIONS))
-        results = await asyncio.gather(*(_predict_in_turn(client, todo) for _ in range(IN_FLIGHT)))
+        results = await asyncio.gather(
+            *(_predict_in_turn(server.url, todo) for _ in range(IN_FLIGHT))
+        )
         done.set()
         flips = await flipping
     return [answer for answers in results for answer in answers], locations, flips

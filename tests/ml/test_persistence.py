@@ -366,3 +366,16 @@ def test_check_trustable_accepts_the_packages_models_are_made_of() -> None:
     persistence.check_trustable(
         ["sklearn.tree._tree.Tree", "numpy.dtype", "scipy.sparse.csr_matrix", "mlapi.ml.x.Y"]
     )
+
+
+def test_model_files_are_deflated_and_load_back(trained: Callable[[str], IrisClassifier]) -> None:
+    classifier = trained("gradient_boosting")
+    data = classifier.to_bytes()
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+        stored = sum(member.file_size for member in members)
+    assert {member.compress_type for member in members} == {zipfile.ZIP_DEFLATED}
+    assert len(data) < stored / 3  # many small, alike trees: the file shrinks a lot
+    loaded = IrisClassifier.from_bytes(data)
+    assert loaded.predict([[5.1, 3.5, 1.4, 0.2]]) == classifier.predict([[5.1, 3.5, 1.4, 0.2]])

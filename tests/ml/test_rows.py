@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mlapi.ml import FieldError, Input, InvalidInputError, IrisClassifier
-from mlapi.ml.rows import MAX_LISTED_ERRORS, validate_rows
+from mlapi.ml.rows import MAX_LISTED_ERRORS, validate_rows, validate_typed_rows
 
 
 def test_validate_rows_returns_a_contiguous_float_matrix() -> None:
@@ -96,3 +96,21 @@ def test_classifier_validate_rows_checks_against_its_number_of_features() -> Non
     assert caught.value.errors == [
         FieldError(Input.ROWS, (0,), "must have exactly 4 values", "wrong_width")
     ]
+
+
+def test_values_beyond_float32_are_refused_not_left_to_fail_in_the_model() -> None:
+    # Trees compare values as float32: 1e300 would be infinity to them (a 500 before).
+    with pytest.raises(InvalidInputError) as caught:
+        validate_rows([[1e300, 1.0], [1.0, -3.5e38]], 2)
+
+    assert caught.value.errors == [
+        FieldError(
+            Input.ROWS, (0, 0), "must be a finite number of magnitude at most 3.403e+38", "finite"
+        ),
+        FieldError(
+            Input.ROWS, (1, 1), "must be a finite number of magnitude at most 3.403e+38", "finite"
+        ),
+    ]
+    assert validate_rows([[3.4e38, -3.4e38]], 2).tolist() == [[3.4e38, -3.4e38]]
+    with pytest.raises(InvalidInputError):
+        validate_typed_rows([[1e300]], ["number"])

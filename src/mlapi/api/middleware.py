@@ -8,13 +8,35 @@ from mlapi.api.errors import problem_response
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 
 
-def _is_json(content_type: str | None) -> bool:
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type header names JSON (``application/json`` or ``+json``)."""
     if not content_type:
         return False
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+def replay_body(chunks: list[bytes], more_body: bool, receive: Receive) -> Receive:
+    """Give an app the body already read, then whatever more the client sends.
+
+    Args:
+        chunks: The body read so far.
+        more_body: Whether the client has more to send.
+        receive: Reads the rest from the client.
+
+    Returns:
+        A ``receive`` for the app.
+    """
+    pending: list[Message] = [
+        {"type": "http.request", "body": b"".join(chunks), "more_body": more_body}
+    ]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 class RequestLimitsMiddleware:
@@ -72,7 +94,7 @@ class RequestLimitsMiddleware:
             chunks.append(chunk)
             more_body = message.get("more_body", False)
 
-        if size and not _is_json(headers.get("content-type")):
+        if size and not is_json(headers.get("content-type")):
             response = problem_response(
                 415,
                 "unsupported-media-type",
@@ -82,16 +104,7 @@ class RequestLimitsMiddleware:
             await response(scope, receive, send)
             return
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay_body(chunks, False, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -24,6 +24,7 @@ from mlapi.ml.download import download as download_file
 from mlapi.ml.errors import InvalidInputError, ModelFileError
 from mlapi.ml.estimators import DEFAULT_ALGORITHM, ProgressCallback, algorithm_for, get_estimator
 from mlapi.ml.evaluation import Evaluation
+from mlapi.ml.kernels import Proba, kernel_for
 from mlapi.ml.metadata import ModelMetadata
 from mlapi.ml.rows import rows_from_objects, validate_rows, validate_typed_rows
 from mlapi.ml.tabular import FeatureType, takes_raw_values
@@ -77,7 +78,9 @@ class IrisClassifier:
         self.metadata: ModelMetadata | None = None
         self.checksum: str | None = None
         self._labels: dict[Any, str] = {}
-        self._typed = False
+        #: Whether the model takes text or missing values (through its preprocessing).
+        self.typed = False
+        self._kernel: Proba | None = None
         # skops output differs on every call (memory ids, zip timestamps), so the bytes
         # are kept: the same model then always has the same file and checksum.
         self._file: bytes | None = None
@@ -222,17 +225,13 @@ class IrisClassifier:
         """
         metadata = self._require_metadata()
         rows = rows_from_objects(X, metadata.feature_names)
-        if self._typed:
+        if self.typed:
             return validate_typed_rows(rows, metadata.feature_types)
         return validate_rows(rows, self.n_features)
 
     def predict_arrays(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Predict from the output of :meth:`validate_rows`.
-
-        Returns:
-            Class probabilities (rows x classes) and the predicted class of each row.
-        """
-        probability: np.ndarray = self._require_estimator().predict_proba(rows)
+        """Predict from :meth:`validate_rows`' output: probabilities (rows x classes), classes."""
+        probability: np.ndarray = (self._kernel or self._require_estimator().predict_proba)(rows)
         return probability, self.estimator.classes_[probability.argmax(axis=1)]
 
     def labels(self, prediction: list[Any]) -> list[str]:
@@ -347,7 +346,8 @@ class IrisClassifier:
         self._file = None
         self._file_types = None
         self._labels = dict(zip(estimator.classes_.tolist(), metadata.class_names, strict=True))
-        self._typed = takes_raw_values(estimator)
+        self.typed = takes_raw_values(estimator)
+        self._kernel = kernel_for(estimator)  # scikit-learn's kernels without its checks
 
     def _require_estimator(self) -> Any:
         return self._require_metadata() and self.estimator  # both are kept together

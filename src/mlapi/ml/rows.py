@@ -23,6 +23,21 @@ from mlapi.ml.tabular import is_categorical
 #: Most offending cells listed in one error; the rest are counted, not listed.
 MAX_LISTED_ERRORS = 20
 
+#: Largest magnitude a value may have: tree models compare values as float32, and a
+#: larger one would be infinity to them.
+MAX_MAGNITUDE = float(np.finfo(np.float32).max)
+
+
+def in_range(matrix: np.ndarray) -> np.ndarray:
+    """Say which cells of a float matrix a model takes: finite, at most :data:`MAX_MAGNITUDE`.
+
+    Returns:
+        A boolean matrix of the same shape; False for NaN and infinities too.
+    """
+    with np.errstate(invalid="ignore"):
+        taken: np.ndarray = np.abs(matrix) <= MAX_MAGNITUDE
+    return taken
+
 
 def _row_error(location: tuple[int | str, ...], message: str, kind: str) -> FieldError:
     return FieldError(Input.ROWS, location, message, kind)
@@ -62,14 +77,16 @@ def validate_rows(rows: Any, width: int) -> np.ndarray:
         raise InvalidInputError(f"rows must be numbers: {error}") from error
     if matrix.ndim != 2 or matrix.shape[1] != width or len(matrix) == 0:
         raise InvalidInputError(f"rows must be a matrix with {width} columns")
-    finite = np.isfinite(matrix)
-    if not finite.all():
+    taken = in_range(matrix)
+    if not taken.all():
         raise InvalidInputError(
             "values must be finite numbers",
             _capped(
                 [
-                    _row_error((int(row), int(column)), "must be a finite number", "finite")
-                    for row, column in np.argwhere(~finite)
+                    _row_error(
+                        (int(row), int(column)), _out_of_range(matrix[row, column]), "finite"
+                    )
+                    for row, column in np.argwhere(~taken)
                 ]
             ),
         )
@@ -182,10 +199,16 @@ def validate_rows_shape(rows: Any, width: int) -> None:
         raise InvalidInputError("rows of the wrong width", _capped(wrong))
 
 
+def _out_of_range(value: float) -> str:
+    if math.isfinite(value):
+        return f"must be a finite number of magnitude at most {MAX_MAGNITUDE:.4g}"
+    return "must be a finite number"
+
+
 def _is_finite_number(value: Any) -> bool:
     if not isinstance(value, int | float | np.integer | np.floating) or isinstance(value, bool):
         return False
     try:
-        return math.isfinite(float(value))
+        return abs(float(value)) <= MAX_MAGNITUDE  # False for NaN and infinities
     except OverflowError:  # an integer beyond any float
         return False

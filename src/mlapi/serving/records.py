@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field, computed_field
 
 from mlapi.ml.described import described
@@ -237,6 +238,20 @@ class Predictions:
     """Probability of each class, per row."""
     labels: list[str]
     """Name of the predicted class of each row."""
+    model_version: int
+    """Version of the model that answered."""
+
+
+@dataclass(frozen=True)
+class ArrayPredictions:
+    """Predictions for a matrix of rows, as arrays, for a front that writes them itself."""
+
+    prediction: np.ndarray
+    """Predicted class of each row."""
+    probability: np.ndarray
+    """Probability of each class, per row."""
+    labels: list[str] | None
+    """Name of the predicted class of each row, if asked for."""
     model_version: int
     """Version of the model that answered."""
 

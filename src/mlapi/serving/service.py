@@ -21,11 +21,11 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
+import numpy as np
 from anyio import to_thread
 
 from mlapi.ml import IrisClassifier
 from mlapi.ml.datasets import Dataset
-from mlapi.ml.errors import FieldError, Input, InvalidInputError
 from mlapi.serving.active_model import ActiveModel, ServedModel
 from mlapi.serving.database import make_engine, migrate
 from mlapi.serving.datasets import Datasets, DownloadProgress
@@ -33,8 +33,9 @@ from mlapi.serving.errors import ModelNotReadyError
 from mlapi.serving.jobs.dispatcher import Training, dispatcher_for
 from mlapi.serving.jobs.follow import follow_job
 from mlapi.serving.jobs.store import JobStore
-from mlapi.serving.prediction import Predictor
+from mlapi.serving.prediction import Predictor, freeze_start_up
 from mlapi.serving.records import (
+    ArrayPredictions,
     DatasetSource,
     Health,
     JobPage,
@@ -77,7 +78,7 @@ class Service:
         self._jobs = JobStore(self._engine)
         self._active = ActiveModel(settings, self._registry)
         self._dispatcher = dispatcher_for(training, settings, self._jobs, self._active.activate)
-        self._predictor = Predictor()
+        self._predictor = Predictor(settings)
         self._load_on_demand = load_on_demand
         self._started = False
 
@@ -93,6 +94,8 @@ class Service:
         if self._dispatcher is not None:
             self._dispatcher.start()
         self._started = True
+        if not self._load_on_demand:
+            freeze_start_up()
 
     async def stop(self) -> None:
         """Stop training dispatch and close the registry's connections."""
@@ -167,13 +170,23 @@ class Service:
             InvalidInputError: If there are too many rows, or a row does not fit the
                 model (naming each row and column at fault).
         """
-        limit = self.settings.max_rows_per_request
-        if len(rows) > limit:
-            raise InvalidInputError(
-                "too many rows",
-                [FieldError(Input.ROWS, (), f"must have at most {limit} rows", "too_many_rows")],
-            )
         return await self._predictor.predict(await self._served(model_version), rows)
+
+    async def predict_numbers(
+        self, matrix: np.ndarray, model_version: int | None = None, *, labels: bool = False
+    ) -> ArrayPredictions | None:
+        """Predict rows a front parsed itself into float64 numbers checked by ``in_range``.
+
+        Returns:
+            The predictions as arrays; None if the rows do not fit that way (too many, the
+            wrong width, a model of text): :meth:`predict` then refuses them, or answers.
+
+        Raises:
+            ModelNotReadyError: If no model is loaded yet.
+            ModelVersionNotFoundError: If there is no such version.
+        """
+        served = await self._served(model_version)
+        return await self._predictor.predict_numbers(served, matrix, labels=labels)
 
     async def fetch_dataset(
         self, dataset: DatasetSource | str | None, progress: DownloadProgress | None = None
@@ -203,18 +216,11 @@ class Service:
         return dataclasses.replace(served.version, active=active)
 
     def live(self) -> Health:
-        """Say that the process answers.
-
-        Returns:
-            ``status="ok"``.
-        """
+        """Say that the process answers: ``status="ok"``."""
         return Health(status="ok")
 
     def ready(self) -> Health:
-        """Say whether a model is loaded and answering.
-
-        Returns:
-            ``status="ready"`` and the version served.
+        """Say that a model is loaded and answering: ``status="ready"`` and its version.
 
         Raises:
             ModelNotReadyError: Until the model has loaded.
@@ -251,12 +257,8 @@ class Service:
         What ``mlapi train --output FILE`` writes; the service need not be started, and
         nothing is read from or written to the registry. Blocks for the training time.
 
-        Args:
-            order: What to train; the configured defaults fill in the rest.
-            created_by: Who asks.
-
         Returns:
-            The trained, unsaved classifier.
+            The trained, unsaved classifier (the configured defaults fill in the order).
 
         Raises:
             InvalidInputError: If the order or the data cannot be trained on.

@@ -23,12 +23,12 @@ from typing import Protocol
 
 from anyio import to_thread
 
+from mlapi.serving.jobs.process import start_training_process
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.jobs.worker import (
     HEARTBEAT_SECONDS,
     describe,
     execute_job,
-    exit_with_parent,
     warm_up,
 )
 from mlapi.serving.records import JobState, TrainingJob
@@ -194,8 +194,8 @@ class PoolDispatcher:
             self._pool = ProcessPoolExecutor(
                 max_workers=self._settings.training_workers,
                 mp_context=get_context("spawn"),
-                initializer=exit_with_parent,
-                initargs=(os.getpid(),),
+                initializer=start_training_process,
+                initargs=(os.getpid(), self._settings.training_niceness),
             )
         return self._pool
 

@@ -9,9 +9,7 @@ can swap the model it serves.
 
 import json
 import logging
-import os
 import threading
-import time
 import traceback
 from collections.abc import Callable
 
@@ -87,24 +85,6 @@ def execute_job(
 
 def warm_up() -> None:
     """Do nothing, in a fresh training process: importing this module is the work."""
-
-
-def exit_with_parent(parent: int) -> None:
-    """Make a training process end when the server that started it is gone.
-
-    A server killed outright (SIGKILL, OOM) cannot shut its pool down; without this its
-    idle training processes would live on, orphaned.
-
-    Args:
-        parent: Process id of the server.
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def describe(error: BaseException) -> str:
