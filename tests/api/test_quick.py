@@ -192,3 +192,19 @@ def test_numbers_are_read_as_a_float_matrix() -> None:
     assert matrix.flags.c_contiguous
     assert matrix.tolist() == [[1.0, 2.5], [-0.03, 4.0]]
     assert version == 2
+
+
+def test_a_body_over_the_limit_is_refused_even_without_content_length(
+    clients: tuple[TestClient, TestClient],
+) -> None:
+    # Well-formed rows within the row limit, over 2 MiB: long decimals, sent chunked.
+    number = "5." + "1" * 60
+    body = (
+        '{"data": [' + ",".join([f"[{number}, {number}, {number}, {number}]"] * 9000) + "]}"
+    ).encode()
+    assert len(body) > 2 * 1024 * 1024
+    for client in clients:
+        answer = client.post(
+            "/predict", content=iter([body]), headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 413, answer.text[:200]

@@ -18,6 +18,27 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
+async def read_body(receive: Receive, limit: int) -> tuple[list[bytes], bool] | None:
+    """Read a request body, stopping as soon as it is over ``limit`` bytes.
+
+    Returns:
+        The chunks read, and whether the client has more to send (only ever true once
+        the chunks are over the limit); None if the client went away.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more_body = bool(message.get("more_body", False))
+        if size > limit or not more_body:
+            return chunks, more_body
+
+
 def replay_body(chunks: list[bytes], more_body: bool, receive: Receive) -> Receive:
     """Give an app the body already read, then whatever more the client sends.
 
@@ -79,20 +100,14 @@ class RequestLimitsMiddleware:
                 await self._too_large(scope, receive, send)
                 return
 
-        chunks: list[bytes] = []
-        size = 0
-        more_body = True
-        while more_body:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more_body = message.get("more_body", False)
+        read = await read_body(receive, self.max_body_bytes)
+        if read is None:
+            return  # the client went away
+        chunks, _ = read
+        size = sum(map(len, chunks))
+        if size > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
 
         if size and not is_json(headers.get("content-type")):
             response = problem_response(

@@ -24,7 +24,7 @@ import numpy as np
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mlapi.api.middleware import is_json, replay_body
+from mlapi.api.middleware import is_json, read_body, replay_body
 from mlapi.ml.rows import in_range
 from mlapi.serving.records import MAX_INTEGER, ArrayPredictions
 from mlapi.serving.service import Service
@@ -129,21 +129,14 @@ class QuickPredict:
         ):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            if not message.get("more_body", False):
-                break
-            if size > self.max_body_bytes:  # the app refuses it; it reads the rest
-                await self.app(scope, replay_body(chunks, True, receive), send)
-                return
+        read = await read_body(receive, self.max_body_bytes)
+        if read is None:
+            return  # the client went away
+        chunks, more_body = read
         body = b"".join(chunks)
+        if len(body) > self.max_body_bytes:  # the app refuses it, reading the rest
+            await self.app(scope, replay_body([body], more_body, receive), send)
+            return
         answer = await self._answer(path, body)
         if answer is None:
             await self.app(scope, replay_body([body], False, receive), send)
