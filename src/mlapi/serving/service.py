@@ -84,13 +84,30 @@ class Service:
 
     # -- Life cycle ---------------------------------------------------------------------------
 
+    def load_before_fork(self) -> None:
+        """Migrate the registry and load the active model in a process about to fork workers.
+
+        What the supervisor of several workers calls once, so that its forked workers
+        share the libraries, the app and the model instead of each loading a private copy
+        (see :mod:`mlapi.cli.supervisor`). Nothing runs in the background afterwards: the
+        registry's connections are closed and no OpenMP thread team is started, as forking
+        needs. Each worker's :meth:`start` then only starts what is its own. Blocks.
+        """
+        with self._predictor.one_thread():
+            migrate(self._engine)
+            self._active.load()
+        self._engine.dispose()
+        freeze_start_up()
+
     async def start(self) -> None:
-        """Migrate the registry, load the active model (unless on demand), start training."""
-        await to_thread.run_sync(migrate, self._engine)
-        if self._load_on_demand:
-            await to_thread.run_sync(self._registry.bootstrap)
-        else:
-            await to_thread.run_sync(self._active.load)
+        """Migrate the registry, load the active model (unless on demand), start training.
+
+        A service loaded before a fork (:meth:`load_before_fork`) has done the first two.
+        """
+        if not self._active.ready:
+            await to_thread.run_sync(migrate, self._engine)
+            load = self._registry.bootstrap if self._load_on_demand else self._active.load
+            await to_thread.run_sync(load)
         if self._dispatcher is not None:
             self._dispatcher.start()
         self._started = True

@@ -143,8 +143,15 @@ class PoolDispatcher:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start claiming jobs (call from the event loop), and warm the training processes."""
+        """Start claiming jobs (call from the event loop), and warm the training processes.
+
+        Only a server of one worker warms them: with several, each worker's pool starts
+        when that worker first claims a job, rather than every worker keeping its own
+        idle training processes (~150 MiB each).
+        """
         self._task = asyncio.create_task(self._dispatch(), name="training-dispatcher")
+        if self._settings.workers > 1:
+            return
         # Starting a process and importing scikit-learn takes a second or two: do it now,
         # not when the first job arrives.
         executor = self._executor()
