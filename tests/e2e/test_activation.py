@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -203,3 +204,16 @@ def test_activation_history_is_in_the_order_activations_took_effect(
     moments = [activation.activated_at for activation in history]
     assert len(history) == 1 + 30 * 16
     assert moments == sorted(moments)
+
+
+def test_the_supervisor_replaces_a_worker_killed_outright(two_workers: LiveServer) -> None:
+    killed = two_workers.children()[0]
+    os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not (len(workers := two_workers.children()) == WORKERS and killed not in workers):
+        if time.monotonic() > deadline:
+            pytest.fail(f"worker {killed} not replaced: {workers}")
+        time.sleep(0.1)
+    _wait_until_every_process_is_ready(two_workers)
+    with two_workers.client() as client:
+        assert client.post("/predict", json=ROW).json()["prediction"] == [0]

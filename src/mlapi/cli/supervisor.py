@@ -15,7 +15,7 @@ from gunicorn.app.base import BaseApplication
 from uvicorn.importer import import_from_string
 from uvicorn_worker import UvicornWorker
 
-from mlapi.settings import Settings
+from mlapi.settings import LogLevel, Settings
 
 #: Seconds a worker may go without a sign of life before the arbiter replaces it as hung.
 WORKER_TIMEOUT_SECONDS = 30
@@ -67,7 +67,8 @@ class Supervisor(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": GRACEFUL_SECONDS,
             "keepalive": KEEP_ALIVE_SECONDS,
             "loglevel": settings.log_level.value,
-            "accesslog": "-",
+            # As uvicorn alone: an access log only at the info level or below.
+            "accesslog": "-" if settings.log_level in (LogLevel.INFO, LogLevel.DEBUG) else None,
             "errorlog": "-",
             # A control socket under $HOME is one more way in, and clashes between servers.
             "control_socket_disable": True,
