@@ -182,11 +182,15 @@ class ActiveModel:
         """Follow activations made by any process, until cancelled."""
         while True:
             await asyncio.sleep(self._settings.poll_interval)
-            try:
-                if self._served is not None:
-                    await self.refresh()
-            except Exception:
-                logger.exception("could not check the registry for a new active version")
+            await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Serve the registry's active version if it changed; log a failure, not raise it."""
+        try:
+            if self._served is not None:
+                await self.refresh()
+        except Exception:
+            logger.exception("could not check the registry for a new active version")
 
     async def activate(self, version: int, activated_by: str) -> ActiveState:
         """Activate a version and serve it from this process at once.

@@ -144,6 +144,7 @@ class Service:
             Once the start-up is under way.
         """
         one_thread = self._predictor.one_thread()
+        await self._active.catch_up()  # a model loaded before a fork may be old by now
         starting = asyncio.create_task(self.start(), name="start-up")
         starting.add_done_callback(_log_failure)
         watching = asyncio.create_task(self._active.watch(), name="registry-watch")

@@ -133,6 +133,36 @@ def test_job_whose_activation_fails_is_failed_naming_its_version(
     assert "no activations today" in done.error
 
 
+def test_a_job_stays_alive_while_its_version_takes_long_to_activate(
+    registry_settings: Settings, jobs: JobStore, registry: Registry
+) -> None:
+    stale = 1.5
+    settings = registry_settings.model_copy(update={"job_stale_seconds": stale})
+    swept: list[int] = []
+
+    async def slow(version: int, activated_by: str) -> None:
+        # Reading a large model in a helper process takes seconds; a sweep meanwhile
+        # (any replica's) must not take the job for one whose process died.
+        await asyncio.sleep(stale + 1)
+        swept.append(await to_thread.run_sync(jobs.sweep, stale))
+        await to_thread.run_sync(registry.activate, version, activated_by)
+
+    async def scenario() -> TrainingJob:
+        dispatcher = PoolDispatcher(settings, jobs, slow)
+        dispatcher.start()
+        try:
+            job = jobs.create(training_spec())
+            return await _finished(jobs, job.id)
+        finally:
+            await dispatcher.stop()
+
+    done = asyncio.run(scenario())
+
+    assert swept == [0]
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert registry.active().version == done.model_version
+
+
 def test_job_failing_in_the_training_process_is_marked_failed(
     registry_settings: Settings, jobs: JobStore, registry: Registry
 ) -> None:
