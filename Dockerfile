@@ -72,5 +72,6 @@ EXPOSE 8888
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "/app/healthcheck.py"]
 
-# Exec form: uvicorn is PID 1 and gets docker stop's SIGTERM to shut down gracefully.
+# Exec form: mlapi (uvicorn, or with several workers their supervisor) is PID 1 and gets
+# docker stop's SIGTERM to shut down gracefully.
 CMD ["mlapi", "serve"]

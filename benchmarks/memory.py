@@ -1,11 +1,13 @@
 """Memory of each ``mlapi serve`` worker, with the bundled model and a large boosting model.
 
-Starts ``mlapi serve --workers N`` once serving the bundled decision tree and once
-serving gradient boosting with 300 stages (trained here), waits until every worker is
-ready, sends a few predictions, and reads each worker's memory from
-``/proc/<pid>/smaps_rollup``: RSS (what ``ps`` shows), PSS (pages shared with other
-processes counted by share) and USS (pages private to the worker: what one more worker
-costs). The model file's size is printed too. Usage:
+Serves the bundled decision tree, then gradient boosting with 300 stages (trained here),
+with N workers two ways side by side: ``mlapi serve --workers N`` (a supervisor loads the
+app and the model, then forks the workers) and ``uvicorn mlapi.main:app --workers N``
+(uvicorn spawns each worker, which loads everything itself). Once every worker has
+answered, reads each process's memory from ``/proc/<pid>/smaps_rollup``: RSS (what
+``ps`` shows), PSS (pages shared with other processes counted by share; the sum over the
+processes is what the server costs) and USS (pages private to the process: what one more
+worker costs). The model file's size is printed too. Usage:
 ``python benchmarks/memory.py [--workers 2]``.
 """
 
@@ -36,27 +38,48 @@ def memory_mib(pid: int) -> dict[str, float]:
     return {"rss": field("Rss"), "pss": field("Pss"), "uss": private}
 
 
-def workers_of(pid: int) -> list[int]:
-    """The worker processes a ``mlapi serve`` supervisor started (its spawned children)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [
-        int(child)
-        for child in children
-        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+def processes_of(pid: int) -> list[tuple[str, int]]:
+    """A server's processes, named: itself and its children (workers, and any helper)."""
+    children = [
+        int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     ]
+    named, workers = [("supervisor", pid)], 0
+    for child in children:
+        if b"resource_tracker" in Path(f"/proc/{child}/cmdline").read_bytes():
+            named.append(("resource tracker", child))
+        else:
+            workers += 1
+            named.append((f"worker {workers}", child))
+    return named
 
 
-def measure(folder: Path, workers: int) -> list[dict[str, float]]:
-    """Serve the registry in ``folder`` with ``workers`` workers and read their memory."""
+#: How each server is started, by name; ``{port}`` and ``{workers}`` filled in.
+SERVERS = {
+    "mlapi serve (forked)": ["mlapi", "serve", "--port", "{port}", "--workers", "{workers}"],
+    "uvicorn (spawned)": [
+        "uvicorn",
+        "mlapi.main:app",
+        "--port",
+        "{port}",
+        "--workers",
+        "{workers}",
+        "--log-level",
+        "warning",
+    ],
+}
+
+
+def measure(folder: Path, server: str, workers: int) -> list[tuple[str, dict[str, float]]]:
+    """Serve the registry in ``folder`` with ``workers`` workers; its processes' memory."""
     port = free_port()
-    mlapi = Path(sys.executable).with_name("mlapi")
     env = {**os.environ, "MLAPI_MODEL_DIR": str(folder), "MLAPI_LOG_LEVEL": "warning"}
-    command = [str(mlapi), "serve", "--port", str(port), "--workers", str(workers)]
-    server = subprocess.Popen(command, env=env)
+    command = [part.format(port=port, workers=workers) for part in SERVERS[server]]
+    command[0] = str(Path(sys.executable).with_name(command[0]))
+    process = subprocess.Popen(command, env=env)
     try:
         deadline = time.monotonic() + 120
         answered = 0
-        while answered < 200:  # both workers have answered by then, each with its model
+        while answered < 200:  # every worker has answered by then, each with its model
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/predict", BODY, {"content-type": "application/json"}
             )
@@ -68,10 +91,10 @@ def measure(folder: Path, workers: int) -> list[dict[str, float]]:
                     raise
                 time.sleep(0.2)
         time.sleep(1)
-        return [memory_mib(worker) for worker in workers_of(server.pid)]
+        return [(role, memory_mib(pid)) for role, pid in processes_of(process.pid)]
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 def main() -> None:
@@ -82,8 +105,8 @@ def main() -> None:
     options = parser.parse_args()
     mlapi = Path(sys.executable).with_name("mlapi")
     lines = [
-        "| model | file MB | worker | RSS MiB | PSS MiB | USS MiB |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| model | file MB | server | process | RSS MiB | PSS MiB | USS MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     with tempfile.TemporaryDirectory() as scratch:
         tree, boosting = Path(scratch) / "tree", Path(scratch) / "boosting"
@@ -102,11 +125,15 @@ def main() -> None:
             / 1e6,
         }
         for (name, size), folder in zip(sizes.items(), (tree, boosting), strict=True):
-            for index, worker in enumerate(measure(folder, options.workers)):
-                lines.append(
-                    f"| {name} | {size:.2f} | {index + 1} | {worker['rss']:.0f} | "
-                    f"{worker['pss']:.0f} | {worker['uss']:.0f} |"
-                )
+            for server in SERVERS:
+                processes = measure(folder, server, options.workers)
+                for role, memory in processes:
+                    lines.append(
+                        f"| {name} | {size:.2f} | {server} | {role} | {memory['rss']:.0f} | "
+                        f"{memory['pss']:.0f} | {memory['uss']:.0f} |"
+                    )
+                total = sum(memory["pss"] for _, memory in processes)
+                lines.append(f"| {name} | {size:.2f} | {server} | **all, PSS** | | {total:.0f} | |")
     print("\n".join(lines))
 
 

@@ -3,8 +3,12 @@
 One ``mlapi serve`` runs on core 0 (taskset; its training processes inherit that core),
 wrk on core 1 with a fixed number of connections. The same server is measured idle,
 then while gradient boosting jobs (``n_estimators`` 300) are queued one after another
-for the whole window, then while the bundled version and a 300-stage boosting version
-are activated in turn, back to back; the table puts the three side by side. Usage:
+for the whole window, then while versions are activated back to back: the bundled
+version and a 300-stage boosting version in turn (each kept loaded once served: a
+roll-back), and the bundled version and two boosting versions in a cycle that the
+server's one cached version cannot hold (each loaded from its file). Idle is measured
+with each model served, the activations alternating both; the table puts them side by
+side. Usage:
 ``python benchmarks/predict_during_training.py [--seconds 10] [--connections 8]``.
 """
 
@@ -43,6 +47,7 @@ def start_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
         "MLAPI_MODEL_DIR": str(folder / "models"),
         "MLAPI_CACHE_DIR": str(folder / "cache"),
         "MLAPI_LOG_LEVEL": "warning",  # no access log
+        "MLAPI_CACHED_VERSIONS": "1",  # the model swapped out: see ``activate_in_turn``
     }
     command = ["taskset", "-c", "0", sys.executable, "-m", "mlapi", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, cwd=folder)
@@ -97,19 +102,27 @@ def train_back_to_back(base: str, activate: bool, stop: threading.Event) -> list
     return finished
 
 
-def activate_back_and_forth(
-    base: str, versions: tuple[int, int], stop: threading.Event
-) -> list[int]:
-    """Activate two versions in turn until ``stop``; count the activations."""
+def activate_in_turn(
+    base: str, versions: tuple[int, ...], stop: threading.Event
+) -> tuple[list[int], threading.Thread]:
+    """Activate versions in turn until ``stop``; count the activations.
+
+    With one version cached besides the served one, two versions in turn are each still
+    loaded when activated again; three are each loaded from their file.
+
+    Returns:
+        The count, and the thread to join once ``stop`` is set.
+    """
     done = [0]
 
     def run() -> None:
         while not stop.is_set():
-            call(f"{base}/v1/models/{versions[done[0] % 2]}/activate", {})
+            call(f"{base}/v1/models/{versions[done[0] % len(versions)]}/activate", {})
             done[0] += 1
 
-    threading.Thread(target=run, name="activator", daemon=True).start()
-    return done
+    thread = threading.Thread(target=run, name="activator", daemon=True)
+    thread.start()
+    return done, thread
 
 
 def register_boosting(base: str) -> int:
@@ -131,7 +144,7 @@ def register_boosting(base: str) -> int:
 
 
 def main() -> None:
-    """Measure the three conditions and print a markdown table."""
+    """Measure each condition and print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
@@ -143,31 +156,48 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         process = start_server(port, Path(scratch))
         try:
-            boosting = register_boosting(base)
+            boosting = (register_boosting(base), register_boosting(base))
             load(wrk, f"{base}/v1/predict", options.connections, 2)  # warm-up
-            for name in ("idle", "training", "activating"):
+            cycles = {
+                "activating, kept loaded": (1, boosting[0]),
+                "activating, from file": (1, *boosting),
+            }
+            conditions = ("idle", "idle, boosting served", "training", *cycles)
+            for name in conditions:
                 stop = threading.Event()
-                finished = [0]
-                if name == "training":
+                finished, activator = [0], None
+                seconds = options.seconds
+                if name == "idle, boosting served":
+                    call(f"{base}/v1/models/{boosting[0]}/activate", {})
+                elif name == "training":
+                    call(f"{base}/v1/models/1/activate", {})
                     finished = train_back_to_back(base, False, stop)
                     time.sleep(1)  # let the first job get going
-                elif name == "activating":
-                    finished = activate_back_and_forth(base, (1, boosting), stop)
-                sample = load(wrk, f"{base}/v1/predict", options.connections, options.seconds)
+                elif name in cycles:
+                    finished, activator = activate_in_turn(base, cycles[name], stop)
+                    # Reading a 300-stage file in a helper process takes seconds: a
+                    # longer window, so that several activations fall in it.
+                    seconds *= 3 if name == "activating, from file" else 1
+                sample = load(wrk, f"{base}/v1/predict", options.connections, seconds)
                 stop.set()
-                rows.append((name, sample, finished[0]))
-                print(f"{name:<12} {sample} jobs or activations done: {finished[0]}", flush=True)
+                if activator is not None:
+                    activator.join()
+                rows.append((name, seconds, sample, finished[0]))
+                print(f"{name:<24} {sample} jobs or activations done: {finished[0]}", flush=True)
                 time.sleep(3)  # the last job finishes before the next condition
         finally:
             process.terminate()
             process.wait()
-    print(f"\nwrk -t1 -c{options.connections} -d{options.seconds}s, POST /v1/predict, one row\n")
-    print("| condition | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | jobs / activations |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, s, done in rows:
+    print(f"\nwrk -t1 -c{options.connections}, POST /v1/predict, one row\n")
+    print(
+        "| condition | seconds | req/s | p50 ms | p90 ms | p99 ms | max ms | errors "
+        "| jobs / activations |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, seconds, s, done in rows:
         print(
-            f"| {name} | {s['rps']:,.0f} | {s['p50']:.2f} | {s['p90']:.2f} | {s['p99']:.2f} "
-            f"| {s['max']:.1f} | {int(s['errors'])} | {done} |"
+            f"| {name} | {seconds} | {s['rps']:,.0f} | {s['p50']:.2f} | {s['p90']:.2f} "
+            f"| {s['p99']:.2f} | {s['max']:.1f} | {int(s['errors'])} | {done} |"
         )
 
 

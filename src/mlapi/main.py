@@ -88,6 +88,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def create_loaded_app(settings: Settings) -> FastAPI:
+    """Build the application and load its model now, in a process about to fork workers.
+
+    What ``mlapi serve --workers N`` runs once in its supervisor: the workers it forks
+    share the imported libraries, the app and the model (see :mod:`mlapi.cli.supervisor`).
+
+    Args:
+        settings: Configuration, with the command line's overrides.
+
+    Returns:
+        The app, its registry migrated and its model loaded; each worker's start-up then
+        starts only what is its own (connections, the training dispatcher).
+    """
+    app = create_app(settings)
+    service: Service = app.state.service
+    service.load_before_fork()
+    return app
+
+
 def _configure_logging(settings: Settings) -> None:
     # uvicorn configures only its own loggers; give mlapi's the same place and level.
     package_logger = logging.getLogger("mlapi")

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         description="How much lower than the server's a training process's CPU priority is "
         "(its nice value, added): training takes the CPU that serving leaves.",
     )
+    cached_versions: int = Field(
+        default=4,
+        ge=0,
+        le=64,
+        description="Model versions besides the served one each worker keeps loaded: for "
+        "`model_version` requests, and activated again without loading (a roll-back).",
+    )
     poll_interval: float = Field(
         default=0.25,
         gt=0,

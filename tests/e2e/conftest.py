@@ -91,6 +91,13 @@ class LiveServer:
 
     def process_group(self) -> list[int]:
         """The ids of the live processes in the server's process group."""
+        return self._processes(lambda ppid, pgrp: pgrp == self.process.pid)
+
+    def children(self) -> list[int]:
+        """The ids of the server's live child processes (its workers, when it has several)."""
+        return self._processes(lambda ppid, pgrp: ppid == self.process.pid)
+
+    def _processes(self, chosen: Callable[[int, int], bool]) -> list[int]:
         members = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -101,7 +108,7 @@ class LiveServer:
                 continue
             # Fields after the command name, which is in parentheses and may hold spaces.
             fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[2]) == self.process.pid and fields[0] != "Z":
+            if chosen(int(fields[1]), int(fields[2])) and fields[0] != "Z":
                 members.append(int(entry.name))
         return members
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ import pytest
 from mlapi.serving.database import make_engine
 from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
-from tests.e2e.conftest import LiveServer, wait_for_job
+from tests.e2e.conftest import LiveServer, start_server, wait_for_job
 
 WORKERS = 2
 ACTIVATIONS = 10
@@ -152,11 +153,49 @@ async def _activate_concurrently(server: LiveServer, versions: list[int], rounds
             assert [response.status_code for response in responses] == [200] * len(responses)
 
 
-def test_activation_history_is_in_the_order_activations_took_effect(
-    server_factory: Callable[..., LiveServer],
-) -> None:
-    server = server_factory(workers=WORKERS)
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with two workers, for this module's tests in their order: memory first."""
+    server = start_server(
+        tmp_path_factory.mktemp("two-workers"),
+        workers=WORKERS,
+        # The longest poll, so that a worker serving an old version would be caught at it.
+        extra_env={"MLAPI_POLL_INTERVAL": "1"},
+    )
     _wait_until_every_process_is_ready(server)
+    yield server
+    server.stop()
+
+
+def _memory_kib(pid: int) -> dict[str, int]:
+    """A process's memory totals from ``/proc/PID/smaps_rollup``, in KiB, by field."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        fields[name.rstrip(":")] = int(value)
+    return fields
+
+
+def test_workers_share_the_libraries_and_the_model_loaded_before_the_fork(
+    two_workers: LiveServer,
+) -> None:
+    with two_workers.client() as client:
+        for _ in range(20):
+            assert client.post("/predict", json=ROW).status_code == 200
+    workers = two_workers.children()
+    assert len(workers) >= WORKERS
+    for pid in workers:
+        memory = _memory_kib(pid)
+        private = memory["Private_Clean"] + memory["Private_Dirty"]
+        # Started by spawn, each worker's memory was nearly all its own (141 of 143 MiB);
+        # forked from the supervisor that loaded everything, most of it is shared.
+        assert private < memory["Rss"] / 2, (pid, memory)
+
+
+def test_activation_history_is_in_the_order_activations_took_effect(
+    two_workers: LiveServer,
+) -> None:
+    server = two_workers
     with server.client() as client:
         queued = client.post("/v1/train", json={"algorithm": "decision_tree", "activate": False})
         trained = wait_for_job(client, queued.headers["location"])["model_version"]
@@ -170,3 +209,29 @@ def test_activation_history_is_in_the_order_activations_took_effect(
     moments = [activation.activated_at for activation in history]
     assert len(history) == 1 + 30 * 16
     assert moments == sorted(moments)
+
+
+def test_the_supervisor_replaces_a_killed_worker_with_one_serving_the_active_version(
+    two_workers: LiveServer,
+) -> None:
+    with two_workers.client() as client:
+        newest = client.get("/v1/models", params={"limit": 1}).json()["items"][0]["version"]
+        if newest == 1:  # run alone: a version other than the supervisor's is needed
+            queued = client.post(
+                "/v1/train", json={"algorithm": "decision_tree", "activate": False}
+            )
+            newest = wait_for_job(client, queued.headers["location"])["model_version"]
+    with _one_connection_per_process(two_workers, WORKERS) as connections:
+        assert connections[0].post(f"/v1/models/{newest}/activate").status_code == 200
+        _switch_moment(connections, newest)
+    killed = two_workers.children()[0]
+    os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not (len(workers := two_workers.children()) == WORKERS and killed not in workers):
+        if time.monotonic() > deadline:
+            pytest.fail(f"worker {killed} not replaced: {workers}")
+        time.sleep(0.01)
+    # The new worker is forked from the supervisor, which loaded version 1 at start-up;
+    # it catches up with the registry before it answers.
+    with _one_connection_per_process(two_workers, WORKERS) as connections:
+        assert set(_answered_versions(connections)) == {newest}

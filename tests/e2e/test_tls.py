@@ -34,11 +34,18 @@ def _legacy_client(certificates: Certificates, version: ssl.TLSVersion) -> ssl.S
     return context
 
 
-@pytest.fixture(scope="module")
-def tls_server(tmp_path_factory: pytest.TempPathFactory, certificates: Certificates):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-worker", "two-workers"])
+def tls_server(  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    certificates: Certificates,
+):
+    """The server with one worker, and with two forked by the supervisor of several workers."""
     from tests.e2e.conftest import start_server
 
-    server = start_server(tmp_path_factory.mktemp("tls-server"), certificates=certificates)
+    server = start_server(
+        tmp_path_factory.mktemp("tls-server"), certificates=certificates, workers=request.param
+    )
     yield server
     server.stop()
 

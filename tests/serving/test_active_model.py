@@ -10,6 +10,7 @@ from mlapi.ml import ModelFileError
 from mlapi.ml.persistence import bundled_model_bytes, sha256_hex
 from mlapi.serving.active_model import ActiveModel
 from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
+from mlapi.serving.reading import ModelReader
 from mlapi.serving.records import ModelVersion
 from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
@@ -124,6 +125,63 @@ def test_activate_of_a_damaged_version_raises_and_changes_nothing(
 
     assert active.served.version.version == 1
     assert registry.active() == before
+
+
+def test_activating_the_version_served_before_reuses_its_loaded_model(
+    active: ActiveModel, registry: Registry, train: Trainer
+) -> None:
+    bundled = active.served.classifier
+    version = registry.register(train(max_depth=1), created_by="test")
+    asyncio.run(active.activate(version.version, activated_by="test"))
+    trained = active.served.classifier
+
+    asyncio.run(active.activate(1, activated_by="roll-back"))
+    assert active.served.classifier is bundled
+    asyncio.run(active.activate(version.version, activated_by="roll-forward"))
+    assert active.served.classifier is trained
+
+
+def test_a_kept_version_whose_file_was_damaged_since_is_refused(
+    active: ActiveModel, registry: Registry, train: Trainer
+) -> None:
+    version = registry.register(train(max_depth=1), created_by="test")
+    asyncio.run(active.activate(version.version, activated_by="test"))
+    before = registry.active()
+    _truncate(registry, registry.get(1))
+
+    with pytest.raises(ModelFileError):
+        asyncio.run(active.activate(1, activated_by="roll-back"))
+
+    assert active.served.version.version == version.version
+    assert registry.active() == before
+
+
+def test_with_no_versions_cached_each_activation_loads_the_file_again(
+    registry_settings: Settings, registry: Registry, train: Trainer
+) -> None:
+    active = ActiveModel(registry_settings.model_copy(update={"cached_versions": 0}), registry)
+    bundled = active.load().classifier
+    version = registry.register(train(max_depth=1), created_by="test")
+    asyncio.run(active.activate(version.version, activated_by="test"))
+
+    asyncio.run(active.activate(1, activated_by="roll-back"))
+
+    assert active.served.classifier is not bundled
+    assert active.served.classifier.checksum == bundled.checksum
+
+
+def test_a_version_read_by_a_helper_process_serves_as_one_read_in_place(
+    registry_settings: Settings, registry: Registry, train: Trainer
+) -> None:
+    version = registry.register(train(max_depth=2), created_by="test")
+    in_place = registry.load(version.version)[1]
+    active = ActiveModel(registry_settings, registry, reader=ModelReader(helper_min_bytes=0))
+    active.load()
+
+    asyncio.run(active.activate(version.version, activated_by="test"))
+
+    assert _same(active.served.version, version)
+    assert active.served.classifier.predict([SETOSA_ROW]) == in_place.predict([SETOSA_ROW])
 
 
 def test_activate_of_unknown_version_raises_not_found(active: ActiveModel) -> None:

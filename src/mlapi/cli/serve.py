@@ -28,7 +28,9 @@ def serve(
 ) -> None:
     """Serve the REST API (HTTPS when given a key and certificate).
 
-    Each option overrides the setting named in brackets.
+    Each option overrides the setting named in brackets. One worker is uvicorn's server in
+    this process; several are forked by a supervisor from a process that loaded the model
+    first, so that they share it.
     """
     import uvicorn
 
@@ -43,6 +45,12 @@ def serve(
     settings = load_settings(
         **{name: value for name, value in overrides.items() if value is not None}
     )
+    if settings.workers > 1:
+        from mlapi.cli.supervisor import Supervisor
+
+        # Loaded once, then forked: the workers share the libraries and the model.
+        Supervisor("mlapi.main:create_loaded_app", settings).run()
+        return
     uvicorn.run(
         "mlapi.main:app",
         host=settings.host,

@@ -297,15 +297,16 @@ class IrisClassifier:
         data: bytes,
         *,
         trusted_types: Collection[str] = persistence.DEFAULT_TRUSTED_TYPES,
+        reader: persistence.Reader = persistence.loads,
         **options: Any,
     ) -> "IrisClassifier":
-        """Load a trained model from the bytes of a file, as :meth:`load` does from the file.
+        """Load a trained model from a file's bytes as :meth:`load` does, read by ``reader``.
 
         Raises:
             ModelFileError: If the bytes name untrusted types, are corrupt or truncated,
                 or hold an inconsistent model.
         """
-        estimator, raw_metadata = persistence.loads(data, trusted_types)
+        estimator, raw_metadata = reader(data, trusted_types)
         metadata = ModelMetadata.from_dict(raw_metadata)
         classifier = cls(**options)
         try:

@@ -18,7 +18,7 @@ import hashlib
 import os
 import tempfile
 import zipfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,10 @@ def check_trustable(types: Collection[str]) -> None:
             f"types that mlapi never trusts: {', '.join(never)} "
             f"(only those of {', '.join(TRUSTABLE_PACKAGES)})"
         )
+
+
+#: What reads a model file's bytes into its estimator and metadata, as :func:`loads` does.
+Reader = Callable[[bytes, Collection[str]], tuple[Any, dict[str, Any]]]
 
 
 def loads(data: bytes, trusted: Collection[str]) -> tuple[Any, dict[str, Any]]:

@@ -6,6 +6,10 @@ checksum verified, so no request ever sees a half-loaded or half-swapped model. 
 process polls the registry's active generation and follows activations made anywhere;
 an activation made through this process is committed and swapped in one step of the
 event loop, so no request in between can see the old model as active.
+
+A model swapped out stays loaded, with a few other versions asked for by number
+(``cached_versions``): activating it again (a roll-back) only checks its file against
+its checksum, milliseconds, instead of loading it again, seconds for a large ensemble.
 """
 
 import asyncio
@@ -18,14 +22,12 @@ from anyio import to_thread
 from mlapi.ml import IrisClassifier, ModelFileError
 from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
+from mlapi.serving.reading import ModelReader
 from mlapi.serving.records import ActiveState, ModelVersion
 from mlapi.serving.registry import Registry
 from mlapi.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-#: Non-active versions kept loaded for ``model_version`` requests.
-CACHED_VERSIONS = 4
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,19 @@ class ActiveModel:
     Args:
         settings: Limits, polling interval and classifier options.
         registry: Where versions and the active pointer live.
+        reader: Reads model files while this process serves; by default the large ones
+            in a helper process.
     """
 
-    def __init__(self, settings: Settings, registry: Registry) -> None:
+    def __init__(
+        self, settings: Settings, registry: Registry, reader: ModelReader | None = None
+    ) -> None:
         self._settings = settings
         self._registry = registry
         self._served: ServedModel | None = None
         self._generation = -1
         self._cache: OrderedDict[int, ServedModel] = OrderedDict()
+        self._reader = reader or ModelReader()
 
     @property
     def ready(self) -> bool:
@@ -73,8 +80,38 @@ class ActiveModel:
             raise ModelNotReadyError("the model is still loading")
         return served
 
-    def _load(self, version: int) -> ServedModel:
-        return ServedModel(*self._registry.load(version, **self._settings.classifier_options()))
+    def _load(self, version: int, *, serving: bool = True) -> ServedModel:
+        """A version's model: one kept loaded if its file still checks out, else read.
+
+        While this process serves, a large file is read in a helper process (see
+        :mod:`~mlapi.serving.reading`); before, in place, which is quicker. Blocks.
+        """
+        kept = self._kept(version)
+        if kept is not None:
+            return ServedModel(self._registry.verify(version), kept.classifier)
+        options = self._settings.classifier_options()
+        if serving:
+            options["reader"] = self._reader
+        return ServedModel(*self._registry.load(version, **options))
+
+    def _kept(self, version: int) -> ServedModel | None:
+        served = self._served
+        if served is not None and served.version.version == version:
+            return served
+        return self._cache.get(version)
+
+    def _serve(self, served: ServedModel, generation: int) -> None:
+        """Swap ``served`` in (on the event loop); the model it replaces stays loaded."""
+        previous, self._served, self._generation = self._served, served, generation
+        self._cache.pop(served.version.version, None)
+        if previous is not None and previous.classifier is not served.classifier:
+            self._remember(previous)
+
+    def _remember(self, served: ServedModel) -> None:
+        self._cache[served.version.version] = served
+        self._cache.move_to_end(served.version.version)
+        while len(self._cache) > self._settings.cached_versions:
+            self._cache.popitem(last=False)
 
     def load(self) -> ServedModel:
         """Load the active version at start-up; if its file is bad, the last good one.
@@ -92,14 +129,14 @@ class ActiveModel:
 
     def _load_or_fall_back(self, state: ActiveState) -> ServedModel:
         try:
-            return self._load(state.version)
+            return self._load(state.version, serving=False)
         except (ModelFileError, ModelVersionNotFoundError) as error:
             logger.error("active version %s refused: %s", state.version, error)
         for candidate in self._registry.page(limit=100).items:
             if candidate.version == state.version:
                 continue
             try:
-                served = self._load(candidate.version)
+                served = self._load(candidate.version, serving=False)
             except ModelFileError as error:
                 logger.error("version %s refused too: %s", candidate.version, error)
                 continue
@@ -138,18 +175,22 @@ class ActiveModel:
         # Compared again on the event loop: an activation may have landed meanwhile.
         if newer is None or newer[0].generation <= self._generation:
             return False
-        self._served, self._generation = newer[1], newer[0].generation
+        self._serve(newer[1], newer[0].generation)
         return True
 
     async def watch(self) -> None:
         """Follow activations made by any process, until cancelled."""
         while True:
             await asyncio.sleep(self._settings.poll_interval)
-            try:
-                if self._served is not None:
-                    await self.refresh()
-            except Exception:
-                logger.exception("could not check the registry for a new active version")
+            await self.catch_up()
+
+    async def catch_up(self) -> None:
+        """Serve the registry's active version if it changed; log a failure, not raise it."""
+        try:
+            if self._served is not None:
+                await self.refresh()
+        except Exception:
+            logger.exception("could not check the registry for a new active version")
 
     async def activate(self, version: int, activated_by: str) -> ActiveState:
         """Activate a version and serve it from this process at once.
@@ -170,7 +211,7 @@ class ActiveModel:
         """
         served = await to_thread.run_sync(self._load, version)
         state = self._registry.activate(version, activated_by)  # blocks briefly, on purpose
-        self._served, self._generation = served, state.generation
+        self._serve(served, state.generation)
         logger.info("activated model version %s (by %s)", version, activated_by)
         return state
 
@@ -193,8 +234,7 @@ class ActiveModel:
         cached = self._cache.get(version)
         if cached is None:
             cached = await to_thread.run_sync(self._load, version)
-            self._cache[version] = cached
-            while len(self._cache) > CACHED_VERSIONS:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(version)
+            if cached.version.version == self.served.version.version:
+                return self.served  # activated meanwhile
+        self._remember(cached)
         return cached

@@ -139,6 +139,23 @@ class Registry:
             row = self._row(session, version)
             return to_record(ModelVersion, row, active=_active_number(session) == version)
 
+    def verify(self, version: int) -> ModelVersion:
+        """Look up one version and check that its file is still the one registered.
+
+        What a model already loaded needs before it is served again: reading and hashing
+        the file takes milliseconds, loading it again seconds.
+
+        Returns:
+            The version.
+
+        Raises:
+            ModelVersionNotFoundError: If there is no such version.
+            ModelFileError: If its file is missing or no longer matches its checksum.
+        """
+        record = self.get(version)
+        self.store.get(record.checksum)
+        return record
+
     @staticmethod
     def _row(session: Session, version: int) -> ModelVersionRow:
         row = session.get(ModelVersionRow, version)
@@ -245,7 +262,8 @@ class Registry:
 
         Args:
             version: The version number.
-            **options: Keyword arguments of :class:`~mlapi.ml.IrisClassifier`.
+            **options: Keyword arguments of :meth:`~mlapi.ml.IrisClassifier.from_bytes`
+                (``reader``) and of :class:`~mlapi.ml.IrisClassifier`.
 
         Returns:
             The version and its classifier.

@@ -84,13 +84,27 @@ class Service:
 
     # -- Life cycle ---------------------------------------------------------------------------
 
+    def load_before_fork(self) -> None:
+        """Migrate and load the active model in a supervisor about to fork its workers.
+
+        The workers then share the model (:mod:`mlapi.cli.supervisor`). As forking needs,
+        no connection stays open and no OpenMP thread team is started. Blocks.
+        """
+        with self._predictor.one_thread():
+            migrate(self._engine)
+            self._active.load()
+        self._engine.dispose()
+        freeze_start_up()
+
     async def start(self) -> None:
-        """Migrate the registry, load the active model (unless on demand), start training."""
-        await to_thread.run_sync(migrate, self._engine)
-        if self._load_on_demand:
-            await to_thread.run_sync(self._registry.bootstrap)
-        else:
-            await to_thread.run_sync(self._active.load)
+        """Migrate the registry, load the active model (unless on demand), start training.
+
+        After :meth:`load_before_fork`, only the last.
+        """
+        if not self._active.ready:
+            await to_thread.run_sync(migrate, self._engine)
+            load = self._registry.bootstrap if self._load_on_demand else self._active.load
+            await to_thread.run_sync(load)
         if self._dispatcher is not None:
             self._dispatcher.start()
         self._started = True
@@ -123,14 +137,14 @@ class Service:
     async def running(self) -> AsyncIterator[None]:
         """Serve: start in the background and follow activations made anywhere, until the end.
 
-        Requests are answered meanwhile: those that need the model get
-        :class:`ModelNotReadyError` until it has loaded. Predictions run on one OpenMP
-        thread (see :mod:`~mlapi.serving.prediction`); training processes are not affected.
+        Until the model has loaded, requests that need it get :class:`ModelNotReadyError`.
+        Predictions run on one OpenMP thread (see :mod:`~mlapi.serving.prediction`).
 
         Yields:
             Once the start-up is under way.
         """
         one_thread = self._predictor.one_thread()
+        await self._active.catch_up()  # a model loaded before a fork may be old by now
         starting = asyncio.create_task(self.start(), name="start-up")
         starting.add_done_callback(_log_failure)
         watching = asyncio.create_task(self._active.watch(), name="registry-watch")
@@ -197,8 +211,7 @@ class Service:
             The data set and where it came from (see :meth:`Datasets.load`).
         """
         datasets = Datasets(self.settings)
-        source = datasets.resolve(dataset)
-        return await to_thread.run_sync(datasets.load, source, progress)
+        return await to_thread.run_sync(datasets.load, datasets.resolve(dataset), progress)
 
     async def served(self) -> ModelVersion:
         """Describe the model this process serves now.
@@ -293,12 +306,7 @@ class Service:
         return await to_thread.run_sync(self._jobs.get, job_id)
 
     async def jobs(self, limit: int = 50, offset: int = 0) -> JobPage:
-        """List training jobs, newest first.
-
-        Args:
-            limit: Most jobs listed.
-            offset: Jobs skipped first.
-        """
+        """List training jobs, newest first: at most ``limit``, after the first ``offset``."""
         self._require_started()
         return await to_thread.run_sync(self._jobs.page, limit, offset)
 
@@ -314,23 +322,15 @@ class Service:
         return await to_thread.run_sync(self._registry.get, number)
 
     async def versions(self, limit: int = 50, offset: int = 0) -> ModelVersionPage:
-        """List model versions, newest first.
-
-        Args:
-            limit: Most versions listed.
-            offset: Versions skipped first.
-        """
+        """List model versions, newest first: at most ``limit``, after the first ``offset``."""
         self._require_started()
         return await to_thread.run_sync(self._registry.page, limit, offset)
 
     async def activate(self, number: int, activated_by: str) -> ModelVersion:
         """Make a version the active one everywhere, and serve it from this process at once.
 
-        Its file is loaded and checked first; nothing changes if it does not load.
-
-        Args:
-            number: The version's number.
-            activated_by: Who or what activates it, recorded in the history.
+        Its file is loaded (or, kept loaded, checked) first; nothing changes if it fails.
+        ``activated_by``, who or what activates it, is recorded in the history.
 
         Returns:
             The version, now active.

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from mlapi.serving.errors import TrainingFailedError
-from mlapi.serving.jobs.dispatcher import InlineDispatcher, PoolDispatcher
+from mlapi.serving.jobs.dispatcher import Activate, InlineDispatcher, PoolDispatcher
 from mlapi.serving.jobs.follow import follow_job
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.records import JobState, TrainingJob
@@ -57,6 +57,17 @@ async def _finished(jobs: JobStore, job_id: str) -> TrainingJob:
     with contextlib.suppress(TrainingFailedError):
         await asyncio.wait_for(follow_job(get, job_id, poll=0.02), timeout=JOB_TIMEOUT)
     return await get(job_id)
+
+
+async def _one_job(settings: Settings, jobs: JobStore, activate: Activate) -> TrainingJob:
+    """Run one queued job through a pool dispatcher that activates with ``activate``."""
+    dispatcher = PoolDispatcher(settings, jobs, activate)
+    dispatcher.start()
+    try:
+        job = jobs.create(training_spec())
+        return await _finished(jobs, job.id)
+    finally:
+        await dispatcher.stop()
 
 
 async def _until(jobs: JobStore, job_id: str, state: JobState) -> TrainingJob:
@@ -116,21 +127,33 @@ def test_job_whose_activation_fails_is_failed_naming_its_version(
     async def refuse(version: int, activated_by: str) -> None:
         raise RuntimeError("no activations today")
 
-    async def scenario() -> TrainingJob:
-        dispatcher = PoolDispatcher(registry_settings, jobs, refuse)
-        dispatcher.start()
-        try:
-            job = jobs.create(training_spec())
-            return await _finished(jobs, job.id)
-        finally:
-            await dispatcher.stop()
-
-    done = asyncio.run(scenario())
+    done = asyncio.run(_one_job(registry_settings, jobs, refuse))
 
     assert done.state is JobState.FAILED
     assert done.error is not None
     assert f"registered version {done.model_version}" in done.error
     assert "no activations today" in done.error
+
+
+def test_a_job_stays_alive_while_its_version_takes_long_to_activate(
+    registry_settings: Settings, jobs: JobStore, registry: Registry
+) -> None:
+    stale = 1.5
+    settings = registry_settings.model_copy(update={"job_stale_seconds": stale})
+    swept: list[int] = []
+
+    async def slow(version: int, activated_by: str) -> None:
+        # Reading a large model in a helper process takes seconds; a sweep meanwhile
+        # (any replica's) must not take the job for one whose process died.
+        await asyncio.sleep(stale + 1)
+        swept.append(await to_thread.run_sync(jobs.sweep, stale))
+        await to_thread.run_sync(registry.activate, version, activated_by)
+
+    done = asyncio.run(_one_job(settings, jobs, slow))
+
+    assert swept == [0]
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert registry.active().version == done.model_version
 
 
 def test_job_failing_in_the_training_process_is_marked_failed(

@@ -55,7 +55,13 @@ async def finish_job(jobs: JobStore, job: TrainingJob, version: int, activate: A
     step = "activate it"
     try:
         if job.activate:
-            await activate(version, f"training job {job.id}")
+            # Reading a large model can take longer than a job may go without a heartbeat.
+            beating = asyncio.create_task(_keep_alive(jobs, job.id), name=f"alive-{job.id}")
+            try:
+                await activate(version, f"training job {job.id}")
+            finally:
+                beating.cancel()
+                await asyncio.gather(beating, return_exceptions=True)
         step = "record its success"
         await to_thread.run_sync(jobs.succeed, job.id)
     except Exception as error:
@@ -65,6 +71,13 @@ async def finish_job(jobs: JobStore, job: TrainingJob, version: int, activate: A
             job.id,
             f"registered version {version} but could not {step}: {describe(error)}",
         )
+
+
+async def _keep_alive(jobs: JobStore, job_id: str) -> None:
+    """Report a running job alive, as its training process did, until cancelled."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await to_thread.run_sync(jobs.report, job_id, 1.0)
 
 
 class Training(StrEnum):
@@ -143,8 +156,15 @@ class PoolDispatcher:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start claiming jobs (call from the event loop), and warm the training processes."""
+        """Start claiming jobs (call from the event loop), and warm the training processes.
+
+        Only a server of one worker warms them: with several, each worker's pool starts
+        when that worker first claims a job, rather than every worker keeping its own
+        idle training processes (~150 MiB each).
+        """
         self._task = asyncio.create_task(self._dispatch(), name="training-dispatcher")
+        if self._settings.workers > 1:
+            return
         # Starting a process and importing scikit-learn takes a second or two: do it now,
         # not when the first job arrives.
         executor = self._executor()

@@ -1,0 +1,84 @@
+"""Several server workers forked from one process that loaded the app and the model first.
+
+uvicorn's own ``--workers`` starts each worker with ``spawn``: every worker imports the
+libraries and loads the model by itself, about 150 MiB of private memory each. Here
+gunicorn's arbiter loads the app once (``preload_app``), with the registry migrated and
+the active model loaded and the garbage collector's view of it all frozen, then forks: the
+workers share those pages copy-on-write. Each worker runs the same uvicorn server, with the
+same options, as ``mlapi serve`` with one worker; the arbiter replaces a worker that dies
+or stops answering.
+"""
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from uvicorn.importer import import_from_string
+from uvicorn_worker import UvicornWorker
+
+from mlapi.settings import LogLevel, Settings
+
+#: Seconds a worker may go without a sign of life before the arbiter replaces it as hung.
+WORKER_TIMEOUT_SECONDS = 30
+
+#: Seconds workers get to finish the requests in flight after SIGTERM (Kubernetes kills
+#: after 30 by default).
+GRACEFUL_SECONDS = 20
+
+#: Seconds an idle keep-alive connection stays open: uvicorn's default, not gunicorn's 2.
+KEEP_ALIVE_SECONDS = 5
+
+
+class Worker(UvicornWorker):  # type: ignore[misc]
+    """A gunicorn worker running uvicorn's server as ``mlapi serve`` configures it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.config.server_header = False
+        # uvicorn gives its sign of life once `timeout_notify` has passed since the last:
+        # equal to the arbiter's timeout, the arbiter could kill a healthy worker first.
+        self.config.timeout_notify = self.timeout / 3
+
+
+class Supervisor(BaseApplication):  # type: ignore[misc]
+    """gunicorn's arbiter serving the app that ``factory`` builds and loads before forking.
+
+    Args:
+        factory: Import string of a function taking the settings and returning the
+            app, loaded (``mlapi.main:create_loaded_app``).
+        settings: Address, workers, TLS files and log level, with the command line's
+            overrides.
+    """
+
+    def __init__(self, factory: str, settings: Settings) -> None:
+        self._factory = factory
+        self._settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Set gunicorn's options from the settings (gunicorn calls it)."""
+        settings = self._settings
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        options: dict[str, Any] = {
+            "bind": [f"{host}:{settings.port}"],
+            "workers": settings.workers,
+            "worker_class": Worker,
+            "preload_app": True,
+            "timeout": WORKER_TIMEOUT_SECONDS,
+            "graceful_timeout": GRACEFUL_SECONDS,
+            "keepalive": KEEP_ALIVE_SECONDS,
+            "loglevel": settings.log_level.value,
+            # As uvicorn alone: an access log only at the info level or below.
+            "accesslog": "-" if settings.log_level in (LogLevel.INFO, LogLevel.DEBUG) else None,
+            "errorlog": "-",
+            # A control socket under $HOME is one more way in, and clashes between servers.
+            "control_socket_disable": True,
+        }
+        if settings.ssl_keyfile and settings.ssl_certfile:
+            options["keyfile"] = str(settings.ssl_keyfile)
+            options["certfile"] = str(settings.ssl_certfile)
+        for name, value in options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        """Build the app and load its model, once, before the workers are forked."""
+        return import_from_string(self._factory)(self._settings)
