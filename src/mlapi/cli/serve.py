@@ -8,9 +8,6 @@ import typer
 from mlapi.cli.context import load_settings
 from mlapi.settings import LogLevel
 
-#: How long a worker may take to answer the supervisor before it is replaced as hung.
-WORKER_HEALTHCHECK_SECONDS = 30
-
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address [MLAPI_HOST].")] = None,
@@ -55,13 +52,8 @@ def serve(
         "mlapi.main:app",
         host=settings.host,
         port=settings.port,
-        workers=settings.workers,
         ssl_keyfile=settings.ssl_keyfile,
         ssl_certfile=settings.ssl_certfile,
         log_level=settings.log_level.value,
         server_header=False,
-        # A worker answers the supervisor's health checks from its first second, but on a
-        # busy host importing scikit-learn can take longer than uvicorn's 5 s: the worker
-        # was killed as hung and replaced, over and over.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
