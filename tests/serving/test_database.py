@@ -20,9 +20,16 @@ from mlapi.serving.store import ModelStore
 from mlapi.serving.tables import utc_now
 
 #: The newest migration.
-HEAD = "0003"
+HEAD = "0004"
 
-TABLES = {"model_versions", "active_version", "activations", "training_jobs", "alembic_version"}
+TABLES = {
+    "model_versions",
+    "active_version",
+    "activations",
+    "training_jobs",
+    "audit_events",
+    "alembic_version",
+}
 
 
 def _head(engine: Engine) -> list[str]:

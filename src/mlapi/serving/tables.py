@@ -1,4 +1,4 @@
-"""Registry tables: model versions, the active version, activations and training jobs.
+"""Registry tables: model versions, the active version, activations, training jobs, audit.
 
 SQLAlchemy 2 declarative models; the schema itself is created and changed only by the
 Alembic migrations in :mod:`mlapi.migrations`. A row's attributes carry the names of
@@ -151,6 +151,9 @@ class ModelVersionRow(Base):
     # What loading the file may trust beyond skops' defaults: recorded when it was
     # trained, so that nothing is trusted because the file itself says so.
     trusted_types: Mapped[list[Any]]
+    # Versions of the libraries that wrote the file (Python, scikit-learn, numpy, skops);
+    # None for versions registered before they were recorded.
+    libraries: Mapped[dict[str, Any] | None]
 
 
 class ActiveVersionRow(Base):
@@ -202,3 +205,22 @@ class TrainingJobRow(Base):
     worker: Mapped[str | None] = mapped_column(String(100))
     model_version: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEventRow(Base):
+    """One model-changing request, or one refused key: who, from where, and the outcome."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's own API
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    outcome: Mapped[str] = mapped_column(String(20))
+    status: Mapped[int] = mapped_column(Integer)
+    key_name: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
