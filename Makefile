@@ -38,7 +38,7 @@ install: $(VENV)/.installed ## Create .venv and install mlapi
 install-dev: $(VENV)/.installed-dev ## Install mlapi with the development tools
 
 run: install ## Serve the bundled model on $(HOST):$(PORT)
-	$(BIN)/mlapi serve --host $(HOST) --port $(PORT)
+	$(BIN)/mlapi serve --dev --host $(HOST) --port $(PORT)
 
 lint: install-dev ## ruff (lint and format check)
 	$(BIN)/ruff check src tests benchmarks scripts

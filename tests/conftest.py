@@ -33,8 +33,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings whose model and cache folders are private to the test."""
-    return Settings(model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache")
+    """Settings whose model and cache folders are private to the test (development mode)."""
+    return Settings(model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache", dev_mode=True)
 
 
 @contextmanager
@@ -79,5 +79,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def registry_settings(tmp_path: Path, database_url: str) -> Settings:
     """Settings with a private model store and a fresh registry on each database."""
     return Settings(
-        model_dir=str(tmp_path / "models"), cache_dir=tmp_path / "cache", database_url=database_url
+        model_dir=str(tmp_path / "models"),
+        cache_dir=tmp_path / "cache",
+        database_url=database_url,
+        dev_mode=True,
     )

@@ -12,11 +12,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
+from mlapi.api.access import SECURITY_SCHEMES, Access, rule_for
 from mlapi.api.errors import install_error_handlers
+from mlapi.api.guard import AccessMiddleware
 from mlapi.api.middleware import RequestLimitsMiddleware
 from mlapi.api.quick import QuickPredict
-from mlapi.api.routes import health, jobs, models, predict, seed
+from mlapi.api.routes import audit, health, jobs, models, predict, seed
+from mlapi.api.routes._responses import problems
 from mlapi.api.schemas import Problem
+from mlapi.keys import Scope
 from mlapi.serving.service import Service
 from mlapi.settings import Settings
 
@@ -27,7 +31,13 @@ routes under `/v1` add class names, model versions, model details and health pro
 
 Errors are `application/problem+json` (RFC 9457) bodies whose `errors` list names each
 offending field.
+
+Routes that change models need an API key of the `admin` scope; predict and read routes
+need one of the `predict` scope once such keys are configured. Send it with *Authorize*
+below, or as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 """
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,9 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     _configure_logging(settings)
     service = Service(settings)
+    access = Access(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.dev_mode and not access.keyring.admin_keys:
+            logger.warning(
+                "development mode: anyone who reaches this server can train, activate and "
+                "delete models; configure MLAPI_API_KEYS and drop MLAPI_DEV_MODE in production"
+            )
         async with service.running():
             yield
 
@@ -61,7 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     # Outside the limits: it reads no more than they allow, and hands on anything in doubt.
     app.add_middleware(QuickPredict, service=service, max_body_bytes=settings.max_body_bytes)
-    for router in (seed.router, predict.router, models.router, jobs.router, health.router):
+    # Outermost: a request without the key it needs is refused before anything reads it.
+    app.add_middleware(AccessMiddleware, access=access, service=service)
+    routers = (seed.router, predict.router, models.router, jobs.router, audit.router, health.router)
+    for router in routers:
         app.include_router(router)
 
     def openapi() -> dict[str, Any]:
@@ -76,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(problem.pop("$defs", {}))
             schemas["Problem"] = problem
+            _declare_security(document, access)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -105,6 +125,23 @@ def create_loaded_app(settings: Settings) -> FastAPI:
     service: Service = app.state.service
     service.load_before_fork()
     return app
+
+
+def _declare_security(document: dict[str, Any], access: Access) -> None:
+    # What the access middleware enforces, so Swagger UI's Authorize button sends the key.
+    document["components"]["securitySchemes"] = SECURITY_SCHEMES
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            rule, _ = rule_for(method.upper(), path)
+            statuses = []
+            if access.needs_key(rule.scope):
+                operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+                statuses += [401, 403] if rule.scope is Scope.ADMIN else [401]
+            if access.limits and rule.limited:
+                statuses.append(429)
+            responses = operation.setdefault("responses", {})
+            for status, response in problems(*statuses).items():
+                responses.setdefault(str(status), response)
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -41,7 +41,10 @@ def started(settings: Settings) -> Iterator[TestClient]:
 def registry_settings(folder: Path, database_url: str) -> Settings:
     """Settings with a model store in ``folder`` and the given registry database."""
     return Settings(
-        model_dir=str(folder / "models"), cache_dir=folder / "cache", database_url=database_url
+        model_dir=str(folder / "models"),
+        cache_dir=folder / "cache",
+        database_url=database_url,
+        dev_mode=True,
     )
 
 
@@ -76,5 +79,6 @@ def settings_with_defaults(tmp_path: Path) -> Iterator[TestClient]:
             cache_dir=tmp_path / "cache",
             default_algorithm="gradient_boosting",
             hyperparameters={"gradient_boosting": {"n_estimators": 7}},
+            dev_mode=True,
         )
     )

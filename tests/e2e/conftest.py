@@ -146,6 +146,8 @@ def start_server(
         **{name: value for name, value in os.environ.items() if not name.startswith("MLAPI_")},
         "MLAPI_MODEL_DIR": str(folder / "models"),
         "MLAPI_CACHE_DIR": str(folder / "cache"),
+        # As `make run`: keyless model changes; tests of keys configure their own.
+        "MLAPI_DEV_MODE": "true",
         **(extra_env or {}),
     }
     if command is None:

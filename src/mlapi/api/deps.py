@@ -1,4 +1,4 @@
-"""What the routes share: the service every route calls, and the parameters of listings.
+"""What the routes share: the service, who is calling, and the parameters of listings.
 
 ``get_service`` is ``async def``: FastAPI runs plain ``def`` dependencies in a thread
 pool, a hop that would cost more than a prediction itself.
@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from mlapi.api.guard import KEY_NAME
 from mlapi.serving.records import MAX_INTEGER
 from mlapi.serving.service import Service
 
@@ -32,3 +33,16 @@ async def get_service(request: Request) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+async def get_caller(request: Request) -> str:
+    """Say who makes a request, as jobs and activations record it.
+
+    Returns:
+        ``api key <name>`` for a request made with a configured key, else ``api``.
+    """
+    name = request.scope.get(KEY_NAME)
+    return f"api key {name}" if name else "api"
+
+
+CallerDep = Annotated[str, Depends(get_caller)]

@@ -28,6 +28,8 @@ from mlapi.serving.errors import (
     JobNotFoundError,
     ModelNotReadyError,
     ModelVersionNotFoundError,
+    QueueFullError,
+    StorageFullError,
     TrainingFailedError,
     VersionInUseError,
 )
@@ -35,6 +37,9 @@ from mlapi.serving.errors import (
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+#: ``Retry-After`` seconds when the training queue is full: about one short training job.
+QUEUE_RETRY_SECONDS = 5
 
 #: The request body field that carries each input of the lower layers.
 REQUEST_FIELDS: dict[Input, str] = {
@@ -158,6 +163,21 @@ async def _not_ready(request: Request, error: Exception) -> ProblemResponse:
     )
 
 
+async def _queue_full(request: Request, error: Exception) -> ProblemResponse:
+    return problem_response(
+        429,
+        "queue-full",
+        str(error),
+        instance=request.url.path,
+        headers={"Retry-After": str(QUEUE_RETRY_SECONDS)},
+    )
+
+
+async def _storage_full(request: Request, error: Exception) -> ProblemResponse:
+    logger.warning("training refused: %s", error)
+    return problem_response(507, "insufficient-storage", str(error), instance=request.url.path)
+
+
 async def _bad_download(request: Request, error: Exception) -> ProblemResponse:
     return problem_response(422, "download-refused", str(error), instance=request.url.path)
 
@@ -212,6 +232,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidInputError, _invalid_input)
     app.add_exception_handler(ModelNotReadyError, _not_ready)
+    app.add_exception_handler(QueueFullError, _queue_full)
+    app.add_exception_handler(StorageFullError, _storage_full)
     app.add_exception_handler(DownloadError, _bad_download)
     app.add_exception_handler(DatasetError, _bad_dataset)
     app.add_exception_handler(ModelVersionNotFoundError, _not_found)

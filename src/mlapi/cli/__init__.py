@@ -1,10 +1,11 @@
-"""The ``mlapi`` command: ``serve``, ``train``, ``predict``, ``models``, ``jobs``, ``dataset``.
+"""The ``mlapi`` command: ``serve``, ``train``, ``predict``, ``models``, ``jobs``, and more.
 
 A front of the service layer, like the REST routes: every command but ``serve`` calls
 an operation of :class:`~mlapi.serving.service.Service` in this process, on the local
 registry, or the same operation on a running server with ``mlapi --url URL ...``
 (:mod:`mlapi.cli.client`), and prints the record it returns (:mod:`mlapi.cli.output`).
-One module per command or command group; the options every command shares are the root
+``keys`` makes API keys and ``audit`` lists the audit log. One module per command or
+command group; the options every command shares are the root
 command's (:mod:`mlapi.cli.context`).
 
 ``mlapi predict 5.1,3.5,1.4,0.2`` parses the rows (``predict.py``), calls ``predict`` on
@@ -19,7 +20,8 @@ from typing import Annotated
 
 import typer
 
-from mlapi.cli import dataset, jobs, models
+from mlapi.cli import dataset, jobs, keys, models
+from mlapi.cli.audit import audit
 from mlapi.cli.context import Format, Options
 from mlapi.cli.predict import predict
 from mlapi.cli.serve import serve
@@ -67,6 +69,8 @@ cli.command()(predict)
 cli.add_typer(models.app, name="models")
 cli.add_typer(jobs.app, name="jobs")
 cli.add_typer(dataset.app, name="dataset")
+cli.add_typer(keys.app, name="keys")
+cli.command()(audit)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from mlapi.ml import MlapiError
 from mlapi.serving.records import (
+    AuditPage,
     JobPage,
     ModelVersion,
     ModelVersionPage,
@@ -38,8 +39,19 @@ class ServerError(MlapiError):
     """A server refused a request, or could not be reached; the message says why."""
 
 
+class AuditPages(Protocol):
+    """Pages of the audit log."""
+
+    async def page(self, limit: int = 50, offset: int = 0) -> AuditPage:
+        """List audit events."""
+
+
 class Backend(Protocol):
     """What a CLI command can ask of the service, in this process or on a server."""
+
+    @property
+    def audit(self) -> AuditPages:
+        """The audit log."""
 
     async def train(self, order: TrainingOrder, created_by: str) -> TrainingJob:
         """Queue a training job."""
@@ -77,11 +89,15 @@ class HttpClient:
     Args:
         url: Its base address, e.g. ``https://host:8888``.
         cacert: CA bundle to verify it with; the system's if None.
+        api_key: Sent as ``Authorization: Bearer`` with every request, if given.
     """
 
-    def __init__(self, url: str, cacert: Path | None = None) -> None:
+    def __init__(self, url: str, cacert: Path | None = None, api_key: str | None = None) -> None:
         verify = ssl.create_default_context(cafile=cacert) if cacert else True
-        self._client = httpx.AsyncClient(base_url=url.rstrip("/"), verify=verify, timeout=60)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        self._client = httpx.AsyncClient(
+            base_url=url.rstrip("/"), verify=verify, timeout=60, headers=headers
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -168,6 +184,20 @@ class HttpClient:
         if model_version is not None:
             body["model_version"] = model_version
         return await self._read(Predictions, "POST", "/v1/predict", json=body)
+
+    @property
+    def audit(self) -> AuditPages:
+        """The server's audit log, through ``GET /v1/audit`` (needs an admin key)."""
+        return _HttpAudit(self)
+
+
+class _HttpAudit:
+    def __init__(self, client: HttpClient) -> None:
+        self._client = client
+
+    async def page(self, limit: int = 50, offset: int = 0) -> AuditPage:
+        params = {"limit": limit, "offset": offset}
+        return await self._client._read(AuditPage, "GET", "/v1/audit", params=params)
 
 
 def _problem_message(response: httpx.Response) -> str:

@@ -96,7 +96,10 @@ async def connect(
         The service.
     """
     if chosen.url is not None:
-        async with HttpClient(chosen.url, chosen.cacert) as client:
+        # The key only ever comes from the environment or the configuration file.
+        secret = load_settings().api_key
+        api_key = secret.get_secret_value() if secret else None
+        async with HttpClient(chosen.url, chosen.cacert, api_key) as client:
             yield client
         return
     training = Training.HERE if run_jobs else Training.ELSEWHERE

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from mlapi.cli.context import Format, options
-from mlapi.serving.records import JobPage, ModelVersion, ModelVersionPage
+from mlapi.serving.records import AuditPage, JobPage, ModelVersion, ModelVersionPage
 
 console = Console()
 
@@ -82,6 +82,24 @@ def jobs_table(page: JobPage) -> None:
         )
     console.print(table)
     console.print(f"{len(page.items)} of {page.total} jobs")
+
+
+def audit_table(page: AuditPage) -> None:
+    """Print a page of the audit log as a table, newest first."""
+    table = Table("at", "action", "outcome", "status", "key", "source", "target", "detail")
+    for item in page.items:
+        table.add_row(
+            item.at.isoformat()[:19],
+            item.action,
+            item.outcome,
+            str(item.status),
+            item.key_name or "",
+            item.source or "",
+            item.target or "",
+            item.detail or "",
+        )
+    console.print(table)
+    console.print(f"{len(page.items)} of {page.total} events")
 
 
 def metrics(model: ModelVersion) -> None:

@@ -1,5 +1,6 @@
 """``mlapi serve``: the REST API under uvicorn, over HTTPS when given a key and certificate."""
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,14 @@ def serve(
     log_level: Annotated[
         LogLevel | None, typer.Option(help="Least severe level logged [MLAPI_LOG_LEVEL].")
     ] = None,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev",
+            help="Development mode: model-changing routes need no key while no admin key is "
+            "configured. Never in production [MLAPI_DEV_MODE].",
+        ),
+    ] = False,
 ) -> None:
     """Serve the REST API (HTTPS when given a key and certificate).
 
@@ -31,6 +40,9 @@ def serve(
     """
     import uvicorn
 
+    if dev:
+        # Through the environment, so that the app uvicorn imports reads it too.
+        os.environ["MLAPI_DEV_MODE"] = "true"
     overrides = {
         "host": host,
         "port": port,

@@ -25,3 +25,11 @@ class JobNotFoundError(MlapiError):
 
 class TrainingFailedError(MlapiError):
     """A training job that a caller waited for failed."""
+
+
+class QueueFullError(MlapiError):
+    """As many training jobs as allowed are already waiting to run."""
+
+
+class StorageFullError(MlapiError):
+    """A new model file would pass the model store's quota or fill its disk."""

@@ -196,6 +196,47 @@ class Activation:
     """Who or what activated it."""
 
 
+class AuditOutcome(StrEnum):
+    """What came of an audited request."""
+
+    SUCCEEDED = "succeeded"
+    DENIED = "denied"
+    """Refused for want of a valid key or of a large enough scope (401, 403)."""
+    REJECTED = "rejected"
+    """Refused for the request itself: invalid, too many, no such version (other 4xx)."""
+    FAILED = "failed"
+    """The server failed (5xx)."""
+
+
+@described
+@dataclass(frozen=True)
+class AuditEvent:
+    """One model-changing request, or one request whose key was refused."""
+
+    at: datetime
+    """When it was answered (UTC)."""
+    action: str
+    """``train``, ``activate``, ``delete``, or ``access`` for a refused key elsewhere."""
+    outcome: AuditOutcome
+    """What came of it."""
+    status: int
+    """The HTTP status answered."""
+    method: str
+    """The HTTP method."""
+    path: str
+    """The path asked for, without the query string."""
+    key_name: str | None = None
+    """Name of the configured key used; never the key. None without a valid key."""
+    source: str | None = None
+    """The client's address, as the server saw it."""
+    target: str | None = None
+    """The version (``version 3``) or job (``job <id>``) acted on, when known."""
+    detail: str | None = None
+    """Why it was refused, for refusals."""
+    id: int | None = None
+    """Position in the log; None until recorded."""
+
+
 @described
 @dataclass(frozen=True)
 class Page:
@@ -225,6 +266,14 @@ class JobPage(Page):
     """A page of training jobs, newest first."""
 
     items: list[TrainingJob]
+
+
+@described
+@dataclass(frozen=True)
+class AuditPage(Page):
+    """A page of the audit log, newest first."""
+
+    items: list[AuditEvent]
 
 
 @described

@@ -7,10 +7,8 @@ gRPC servers: one method per operation, taking and returning the plain records o
 and :mod:`mlapi.ml.errors`. A front only adapts: it parses its protocol into arguments,
 and renders the record or the error in its own words. Nothing here knows about HTTP.
 
-Behind it: the registry of versions (:mod:`~mlapi.serving.registry`), the model this
-process serves (:mod:`~mlapi.serving.active_model`), training jobs
-(:mod:`~mlapi.serving.jobs`) and the resolution of what to train
-(:mod:`~mlapi.serving.training`).
+Behind it: the registry (:mod:`~mlapi.serving.registry`), the served model
+(:mod:`~mlapi.serving.active_model`), jobs (:mod:`~mlapi.serving.jobs`) and the audit log.
 """
 
 import asyncio
@@ -27,6 +25,7 @@ from anyio import to_thread
 from mlapi.ml import IrisClassifier
 from mlapi.ml.datasets import Dataset
 from mlapi.serving.active_model import ActiveModel, ServedModel
+from mlapi.serving.audit import AuditLog
 from mlapi.serving.database import make_engine, migrate
 from mlapi.serving.datasets import Datasets, DownloadProgress
 from mlapi.serving.errors import ModelNotReadyError
@@ -74,8 +73,10 @@ class Service:
     ) -> None:
         self.settings = settings
         self._engine = make_engine(settings.registry_url)
-        self._registry = Registry(self._engine, ModelStore(settings.model_dir))
+        self._registry = Registry(self._engine, ModelStore.for_settings(settings))
         self._jobs = JobStore(self._engine)
+        self.audit = AuditLog(self._engine, settings.audit_max_events)
+        """The audit log of model-changing requests, which fronts record into."""
         self._active = ActiveModel(settings, self._registry)
         self._dispatcher = dispatcher_for(training, settings, self._jobs, self._active.activate)
         self._predictor = Predictor(settings)
@@ -83,7 +84,6 @@ class Service:
         self._started = False
 
     # -- Life cycle ---------------------------------------------------------------------------
-
     def load_before_fork(self) -> None:
         """Migrate and load the active model in a supervisor about to fork its workers.
 
@@ -107,7 +107,7 @@ class Service:
             await to_thread.run_sync(load)
         if self._dispatcher is not None:
             self._dispatcher.start()
-        self._started = True
+        self._started = self.audit.ready = True
         if not self._load_on_demand:
             freeze_start_up()
 
@@ -167,7 +167,6 @@ class Service:
         return await self._active.model(version)
 
     # -- Predicting ---------------------------------------------------------------------------
-
     async def predict(self, rows: Sequence[Any], model_version: int | None = None) -> Predictions:
         """Predict the class, class probabilities and class name of each row.
 
@@ -241,7 +240,6 @@ class Service:
         return Health(status="ready", model_version=self._active.served.version.version)
 
     # -- Training -----------------------------------------------------------------------------
-
     async def train(self, order: TrainingOrder, created_by: str) -> TrainingJob:
         """Queue a training job; the configured defaults fill in what the order leaves out.
 
@@ -255,11 +253,16 @@ class Service:
         Raises:
             InvalidInputError: If the algorithm or a hyperparameter is invalid; nothing
                 is queued then.
+            QueueFullError: If ``max_queued_jobs`` jobs are already waiting.
+            StorageFullError: If the model store has no room for another version.
         """
         self._require_started()
         spec = resolve_training(self.settings, order, created_by)
         claimant = self._dispatcher.claimant if self._dispatcher else None
-        job = await to_thread.run_sync(self._jobs.create, spec, claimant)
+        await to_thread.run_sync(self._registry.store.check_room)
+        job = await to_thread.run_sync(
+            self._jobs.create, spec, claimant, self.settings.max_queued_jobs
+        )
         if self._dispatcher is not None:
             self._dispatcher.submit(job)
         return job
@@ -311,7 +314,6 @@ class Service:
         return await to_thread.run_sync(self._jobs.page, limit, offset)
 
     # -- Model versions -----------------------------------------------------------------------
-
     async def version(self, number: int) -> ModelVersion:
         """Look up a model version.
 
@@ -330,7 +332,6 @@ class Service:
         """Make a version the active one everywhere, and serve it from this process at once.
 
         Its file is loaded (or, kept loaded, checked) first; nothing changes if it fails.
-        ``activated_by``, who or what activates it, is recorded in the history.
 
         Returns:
             The version, now active.

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mlapi.ml.evaluation import Evaluation
-from mlapi.serving.records import DatasetSource, JobState
+from mlapi.serving.records import AuditOutcome, DatasetSource, JobState
 
 Record = TypeVar("Record")
 
@@ -216,7 +216,14 @@ class AuditEventRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     action: Mapped[str] = mapped_column(String(50))
-    outcome: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[AuditOutcome] = mapped_column(
+        Enum(
+            AuditOutcome,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
     status: Mapped[int] = mapped_column(Integer)
     key_name: Mapped[str | None] = mapped_column(String(200))
     source: Mapped[str | None] = mapped_column(String(100))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 
-from mlapi.api.deps import LimitQuery, OffsetQuery, ServiceDep
+from mlapi.api.deps import CallerDep, LimitQuery, OffsetQuery, ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import TRAIN_REQUEST_DISCRIMINATOR, TrainRequest
@@ -25,7 +25,7 @@ TRAIN_EXAMPLES = [
 ]
 
 
-@router.post("/train", status_code=202, responses=problems(400, 413, 415, 422, 503))
+@router.post("/train", status_code=202, responses=problems(400, 413, 415, 422, 429, 503, 507))
 async def train(
     body: Annotated[
         TrainRequest,
@@ -36,6 +36,7 @@ async def train(
         ),
     ],
     service: ServiceDep,
+    caller: CallerDep,
     response: Response,
 ) -> TrainingJob:
     """Queue a training job; it runs in a separate process.
@@ -49,12 +50,13 @@ async def train(
         body: Algorithm, hyperparameters, split and whether to activate on success; an
             empty body trains the configured default algorithm.
         service: The service layer, which does the work.
+        caller: Who asks, recorded with the job.
         response: Receives the ``Location`` header.
 
     Returns:
         The queued job (202 Accepted).
     """
-    job = await service.train(body.order(), created_by="api")
+    job = await service.train(body.order(), created_by=caller)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from mlapi.api.deps import LimitQuery, OffsetQuery, ServiceDep
+from mlapi.api.deps import CallerDep, LimitQuery, OffsetQuery, ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
 from mlapi.serving.records import MAX_INTEGER, ModelVersion, ModelVersionPage
@@ -67,7 +67,9 @@ async def show_model(version: VersionPath, service: ServiceDep) -> ModelVersion:
 
 
 @router.post("/models/{version}/activate", responses=problems(404, 422, 503))
-async def activate_model(version: VersionPath, service: ServiceDep) -> ModelVersion:
+async def activate_model(
+    version: VersionPath, service: ServiceDep, caller: CallerDep
+) -> ModelVersion:
     """Make a version the active one, for every server process (rollback or roll forward).
 
     This process serves it before answering; the others within a second.
@@ -77,11 +79,12 @@ async def activate_model(version: VersionPath, service: ServiceDep) -> ModelVers
     Args:
         version: The version number.
         service: The service layer, which does the work.
+        caller: Who asks, recorded in the activation history.
 
     Returns:
         The version, now active.
     """
-    return await service.activate(version, "api")
+    return await service.activate(version, caller)
 
 
 @router.delete("/models/{version}", status_code=204, responses=problems(404, 409, 422, 503))

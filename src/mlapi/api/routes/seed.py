@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from mlapi.api.deps import ServiceDep
+from mlapi.api.deps import CallerDep, ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import IrisPredictionInput, IrisPredictionResponse
@@ -35,8 +35,8 @@ async def predict(iris: IrisPredictionInput, service: ServiceDep) -> dict[str, A
     return {"prediction": result.prediction, "probability": result.probability}
 
 
-@router.post("/train", response_model=bool, responses=problems(422, 500, 503))
-async def train(service: ServiceDep, gradient_boosting: bool = False) -> bool:
+@router.post("/train", response_model=bool, responses=problems(422, 429, 500, 503, 507))
+async def train(service: ServiceDep, caller: CallerDep, gradient_boosting: bool = False) -> bool:
     """FastAPI POST route '/train' endpoint to train our model.
 
     The training runs as a job in a separate process, like ``POST /v1/train``; this route
@@ -45,6 +45,7 @@ async def train(service: ServiceDep, gradient_boosting: bool = False) -> bool:
 
     Args:
         service: The service layer, which does the work.
+        caller: Who asks, recorded with the job.
         gradient_boosting: bool
             A boolean flag to switch between a DTreeClassifier or GradientBoostClassifier
 
@@ -53,6 +54,6 @@ async def train(service: ServiceDep, gradient_boosting: bool = False) -> bool:
             A boolean value identifying if training was successful.
     """
     order = TrainingOrder(algorithm=algorithm_for(gradient_boosting))
-    job = await service.train(order, created_by="api /train")
+    job = await service.train(order, created_by=f"{caller} /train")
     await service.wait(job.id)
     return True

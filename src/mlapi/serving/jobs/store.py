@@ -12,14 +12,18 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.orm import Session
 
 from mlapi.serving.database import read_page, session_factory
-from mlapi.serving.errors import JobNotFoundError
+from mlapi.serving.errors import JobNotFoundError, QueueFullError
 from mlapi.serving.records import JobPage, JobState, TrainingJob, TrainingSpec
 from mlapi.serving.tables import TrainingJobRow, to_record, utc_now
 
 logger = logging.getLogger(__name__)
+
+#: Key of the PostgreSQL advisory lock that servers queueing a job take in turn.
+_QUEUE_LOCK = 0x6D6C_6A6F  # "mljo"
 
 
 class JobStore:
@@ -32,15 +36,22 @@ class JobStore:
     def __init__(self, engine: Engine) -> None:
         self._sessions = session_factory(engine)
 
-    def create(self, spec: TrainingSpec, worker: str | None = None) -> TrainingJob:
+    def create(
+        self, spec: TrainingSpec, worker: str | None = None, max_queued: int | None = None
+    ) -> TrainingJob:
         """Queue a job.
 
         Args:
             spec: What to train.
             worker: Claim it for this worker at once; left for any server if None.
+            max_queued: Refuse the job if this many are already waiting to run (counted
+                and queued in one transaction that server processes take in turn).
 
         Returns:
             The queued job.
+
+        Raises:
+            QueueFullError: If ``max_queued`` jobs are already waiting; nothing is queued.
         """
         now = utc_now()
         row = TrainingJobRow(
@@ -53,8 +64,27 @@ class JobStore:
             **{each.name: getattr(spec, each.name) for each in dataclasses.fields(spec)},
         )
         with self._sessions.begin() as session:
+            if max_queued is not None:
+                self._check_room(session, max_queued)
             session.add(row)
         return to_record(TrainingJob, row)
+
+    @staticmethod
+    def _check_room(session: Session, max_queued: int) -> None:
+        connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        if connection.dialect.name == "postgresql":
+            # Two servers counting at once would both see room for one more.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(TrainingJobRow)
+            .where(TrainingJobRow.state == JobState.QUEUED)
+        )
+        if (waiting or 0) >= max_queued:
+            raise QueueFullError(
+                f"{waiting} training jobs are already waiting to run, the most allowed "
+                "(MLAPI_MAX_QUEUED_JOBS); try again once one has started"
+            )
 
     def get(self, job_id: str) -> TrainingJob:
         """Look up a job.

@@ -46,7 +46,7 @@ def execute_job(
     settings = Settings(**json.loads(settings_json))
     engine = make_engine(settings.registry_url)
     jobs = JobStore(engine)
-    registry = Registry(engine, ModelStore(settings.model_dir))
+    registry = Registry(engine, ModelStore.for_settings(settings))
     done = [0.0]
     stop = threading.Event()
 
