@@ -18,7 +18,6 @@ from pydantic_core import PydanticCustomError
 
 from mlapi.api.schemas import (
     _ALGORITHM_REQUESTS,
-    TRAIN_REQUEST_DISCRIMINATOR,
     DefaultAlgorithmTraining,
     _algorithm_tag,
     _untagged,
@@ -108,6 +107,3 @@ def test_an_algorithms_request_orders_only_the_hyperparameters_it_set() -> None:
     )
 
 
-def test_the_openapi_discriminator_maps_every_algorithm_of_the_catalogue() -> None:
-    assert TRAIN_REQUEST_DISCRIMINATOR["propertyName"] == "algorithm"
-    assert set(TRAIN_REQUEST_DISCRIMINATOR["mapping"]) == set(CATALOGUE)
