@@ -105,5 +105,3 @@ def test_an_algorithms_request_orders_only_the_hyperparameters_it_set() -> None:
     assert request.order() == TrainingOrder(
         algorithm="gradient_boosting", hyperparameters={"n_estimators": 5}, test_size=0.5
     )
-
-
