@@ -2,6 +2,7 @@
 
 from contextlib import contextmanager
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mlapi.api.errors import field_errors
@@ -42,6 +43,20 @@ def test_wrong_width_problem_lists_every_bad_row(shared_client: TestClient) -> N
     )
     pointers = [error["pointer"] for error in response.json()["errors"]]
     assert pointers == ["#/data/0", "#/data/2"]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/v1/models/1", {"GET", "DELETE"}), ("/v1/models/1/activate", {"POST"})],
+)
+def test_wrong_method_names_every_method_the_path_takes_in_allow(
+    shared_client: TestClient, path: str, allowed: set[str]
+) -> None:
+    # Found by schemathesis: Starlette named only the first route's methods (GET).
+    response = shared_client.request("PATCH", path)
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert set(response.headers["allow"].split(", ")) == allowed
 
 
 def test_pointer_escapes_slash_and_tilde(shared_client: TestClient) -> None:

@@ -18,7 +18,6 @@ from pydantic_core import PydanticCustomError
 
 from mlapi.api.schemas import (
     _ALGORITHM_REQUESTS,
-    TRAIN_REQUEST_DISCRIMINATOR,
     DefaultAlgorithmTraining,
     _algorithm_tag,
     _untagged,
@@ -106,8 +105,3 @@ def test_an_algorithms_request_orders_only_the_hyperparameters_it_set() -> None:
     assert request.order() == TrainingOrder(
         algorithm="gradient_boosting", hyperparameters={"n_estimators": 5}, test_size=0.5
     )
-
-
-def test_the_openapi_discriminator_maps_every_algorithm_of_the_catalogue() -> None:
-    assert TRAIN_REQUEST_DISCRIMINATOR["propertyName"] == "algorithm"
-    assert set(TRAIN_REQUEST_DISCRIMINATOR["mapping"]) == set(CATALOGUE)

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from mlapi.ml.errors import (
     DatasetError,
@@ -203,16 +204,39 @@ async def _conflict(request: Request, error: Exception) -> ProblemResponse:
     return problem_response(409, "conflict", str(error), instance=request.url.path)
 
 
+#: The methods a 405's ``Allow`` may name.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at the request's path, for a 405's ``Allow``.
+
+    Starlette's 405 names only the methods of the first route at the path; a path with
+    a route per method (``GET`` and ``DELETE /v1/models/{version}``) takes them all.
+    """
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+
+
 async def _http_error(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type
     kind = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+    headers = dict(error.headers) if error.headers else {}
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     return problem_response(
         error.status_code,
         kind,
         detail,
         instance=request.url.path,
-        headers=dict(error.headers) if error.headers else None,
+        headers=headers or None,
     )
 
 

@@ -279,16 +279,6 @@ def _untagged(body: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         raise ValidationError.from_exception_data(error.title, details) from None
 
 
-#: How the OpenAPI document tells the training requests apart: by ``algorithm`` (a request
-#: that names none is the configured default's).
-TRAIN_REQUEST_DISCRIMINATOR = {
-    "propertyName": "algorithm",
-    "mapping": {
-        name: f"#/components/schemas/{request.__name__}"
-        for name, request in _ALGORITHM_REQUESTS.items()
-    },
-}
-
 if TYPE_CHECKING:
     TrainRequest = TrainingOptions
 else:
