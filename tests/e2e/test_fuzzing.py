@@ -22,6 +22,8 @@ model's; a data set name must be one the server has), valid-looking data may get
 the per-operation settings in :func:`api_schema` say so, and nothing else is relaxed.
 """
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -59,19 +61,39 @@ class FuzzTarget:
     name: str
     env: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    #: Whether the requests carry no valid key for a server that wants one: valid data
+    #: is then refused 401 on every route that declares a key.
+    keyless: bool = False
+    #: Generated examples per operation and mode (refused requests are quick to send).
+    max_examples: int = MAX_EXAMPLES
 
 
-#: The configurations fuzzed, one server each, every test of the module run per entry.
+#: The key the keyed configurations know; requests of the "keyed" run send it.
+KEY = "mlapi_fuzzing-admin-key-0123456789"
+#: A predict key besides it, so that the predict routes need a key too.
+PREDICT_KEY = "mlapi_fuzzing-predict-key-0123456789"
+
+_KEYS = json.dumps(
+    [
+        {"name": "fuzz", "scope": "admin", "sha256": hashlib.sha256(KEY.encode()).hexdigest()},
+        {
+            "name": "reader",
+            "scope": "predict",
+            "sha256": hashlib.sha256(PREDICT_KEY.encode()).hexdigest(),
+        },
+    ]
+)
+_KEYED = {**CHEAP_TRAINING, "MLAPI_API_KEYS": _KEYS, "MLAPI_DEV_MODE": "false"}
+
+#: The configurations fuzzed, one server each, every test of the module run per entry:
+#: development mode without keys (as ``make run``), a server with keys fuzzed with the
+#: admin key, and the same fuzzed without any key (every route but the open ones 401).
 TARGETS = [
-    FuzzTarget("open", env=CHEAP_TRAINING),
-    # With API keys (issue 16), one more entry of this shape; the open one above then
-    # needs "MLAPI_DEV_MODE": "true" to reach the model-changing routes:
-    # FuzzTarget(
-    #     "keyed",
-    #     env={**CHEAP_TRAINING, "MLAPI_API_KEYS": json.dumps([{"name": "fuzz",
-    #          "scope": "admin", "sha256": hashlib.sha256(KEY.encode()).hexdigest()}])},
-    #     headers={"Authorization": f"Bearer {KEY}"},
-    # ),
+    FuzzTarget("dev-mode", env={**CHEAP_TRAINING, "MLAPI_DEV_MODE": "true"}),
+    # The key in both of its headers: schemathesis would fill a missing one with a guess,
+    # and a request naming two different keys is refused.
+    FuzzTarget("keyed", env=_KEYED, headers={"Authorization": f"Bearer {KEY}", "X-API-Key": KEY}),
+    FuzzTarget("no-key", env=_KEYED, keyless=True, max_examples=90),
 ]
 
 
@@ -118,6 +140,7 @@ def fuzz_run(fuzz_target: FuzzTarget) -> FuzzRun:
 @pytest.fixture(scope="module")
 def api_schema(fuzz_server: LiveServer, fuzz_target: FuzzTarget) -> OpenApiSchema:
     """The server's OpenAPI document, as schemathesis tests it."""
+    refused = ["401"] if fuzz_target.keyless else []
     config = schemathesis.Config.from_dict(
         {
             "seed": 16,
@@ -125,7 +148,7 @@ def api_schema(fuzz_server: LiveServer, fuzz_target: FuzzTarget) -> OpenApiSchem
             "headers": fuzz_target.headers,
             "generation": {
                 "mode": "all",
-                "max-examples": MAX_EXAMPLES,
+                "max-examples": fuzz_target.max_examples,
                 "database": "none",
                 "no-shrink": True,
             },
@@ -138,7 +161,7 @@ def api_schema(fuzz_server: LiveServer, fuzz_target: FuzzTarget) -> OpenApiSchem
                     "include-path": ["/predict", "/v1/predict"],
                     "checks": {
                         "positive_data_acceptance": {
-                            "expected-statuses": ["2xx", "404", "422"],
+                            "expected-statuses": ["2xx", "404", "422", *refused],
                         }
                     },
                 },
@@ -148,9 +171,19 @@ def api_schema(fuzz_server: LiveServer, fuzz_target: FuzzTarget) -> OpenApiSchem
                     # must be one it has, a `file:` URL needs MLAPI_DATASET_ALLOW_FILE,
                     # and a request naming no algorithm has its hyperparameters checked
                     # against the configured default algorithm's.
+                    # And a full training queue (MLAPI_MAX_QUEUED_JOBS) answers 429.
                     "include-path": "/v1/train",
                     "checks": {
-                        "positive_data_acceptance": {"expected-statuses": ["2xx", "422"]},
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "422", "429", *refused]
+                        },
+                    },
+                },
+                {
+                    # The article's route queues a job as /v1/train does: 429 when full.
+                    "include-path": "/train",
+                    "checks": {
+                        "positive_data_acceptance": {"expected-statuses": ["2xx", "429", *refused]},
                     },
                 },
             ],

@@ -1,11 +1,13 @@
 """The model store: content-addressed files, written once, checked on every read."""
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 
 from mlapi.ml import ModelFileError
+from mlapi.serving.errors import StorageFullError
 from mlapi.serving.store import ModelStore
 
 DATA = b"model file bytes" * 100
@@ -91,3 +93,25 @@ def test_memory_url_store_round_trips_and_checks(tmp_path: Path) -> None:
     store.delete(checksum)
     with pytest.raises(ModelFileError):
         store.get(checksum)
+
+
+def test_a_file_past_the_quota_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    quota = ModelStore(str(tmp_path), max_bytes=1500)
+    quota.put(b"a" * 1000)
+
+    with pytest.raises(StorageFullError, match="1000 more would pass its 1500-byte quota"):
+        quota.put(b"b" * 1000)
+    quota.put(b"a" * 1000)  # already there: takes no room
+    assert quota.usage() == 1000
+    assert len(list((tmp_path / "versions").iterdir())) == 1
+    with pytest.raises(StorageFullError):
+        ModelStore(str(tmp_path), max_bytes=1000).check_room()
+
+
+def test_a_file_that_would_leave_too_little_disk_free_is_refused(tmp_path: Path) -> None:
+    free = shutil.disk_usage(tmp_path).free
+    store = ModelStore(str(tmp_path / "not-yet"), min_free_bytes=free)
+
+    with pytest.raises(StorageFullError, match="MLAPI_MIN_FREE_DISK_BYTES"):
+        store.put(b"model")
+    assert not (tmp_path / "not-yet").exists()

@@ -99,8 +99,9 @@ PATTERN_RULES: list[tuple[str, re.Pattern[str], Rule]] = [
     ("GET", re.compile(r"/v1/jobs/(?P<job>[^/]+)"), _READ),
 ]
 
-#: The rule of anything else (unknown paths and methods): as a read route.
-DEFAULT_RULE = _READ
+#: The rule of anything else: no route runs, and the router answers 404 or 405 (a test
+#: checks that every route of the app has a rule of its own above).
+UNROUTED = Rule(None)
 
 
 def rule_for(method: str, path: str) -> tuple[Rule, str | None]:
@@ -123,7 +124,7 @@ def rule_for(method: str, path: str) -> tuple[Rule, str | None]:
         if match and rule_method == method:
             name, value = next(iter(match.groupdict().items()))
             return rule, f"{name} {value}"
-    return DEFAULT_RULE, None
+    return UNROUTED, None
 
 
 @dataclass(frozen=True)
@@ -230,17 +231,20 @@ class Access:
 
 
 def _presented_key(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The key a request carries: an ``Authorization`` bearer token, else ``X-API-Key``.
+    """The key a request carries, as ``Authorization: Bearer`` or ``X-API-Key``.
 
     Returns:
-        The key; ``""`` for a malformed ``Authorization`` header (refused as invalid);
-        None if there is none.
+        The key; ``""`` (refused as invalid) for a malformed ``Authorization`` header or
+        for two headers naming different keys, since one of them is not valid; None if
+        there is none.
     """
-    header_key = None
+    presented: set[str] = set()
     for name, value in headers:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").strip().partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else ""
-        if name == b"x-api-key":
-            header_key = value.decode("latin-1").strip()
-    return header_key
+            presented.add(token.strip() if scheme.lower() == "bearer" else "")
+        elif name == b"x-api-key":
+            presented.add(value.decode("latin-1").strip())
+    if not presented:
+        return None
+    return presented.pop() if len(presented) == 1 else ""

@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import Engine
 
-from mlapi.serving.errors import JobNotFoundError
+from mlapi.serving.errors import JobNotFoundError, QueueFullError
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.records import JobState
 from tests.serving.specs import age_heartbeat, training_spec
@@ -226,3 +226,38 @@ def test_sweep_leaves_finished_jobs_alone(jobs: JobStore, engine: Engine) -> Non
 
     assert jobs.sweep(stale_seconds=5) == 0
     assert jobs.get(job.id).state is JobState.SUCCEEDED
+
+
+def test_create_refuses_a_job_past_the_queue_bound(jobs: JobStore) -> None:
+    first = jobs.create(training_spec(), max_queued=2)
+    jobs.create(training_spec(), max_queued=2)
+
+    with pytest.raises(QueueFullError, match="2 training jobs are already waiting"):
+        jobs.create(training_spec(), max_queued=2)
+    assert jobs.page().total == 2
+    jobs.start(first.id)  # a running job no longer waits: there is room again
+    jobs.create(training_spec(), max_queued=2)
+
+
+def test_concurrent_creates_never_pass_the_queue_bound(engine: Engine) -> None:
+    stores = [JobStore(engine) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    outcomes: list[str] = []
+
+    def run(store: JobStore) -> None:
+        barrier.wait()
+        for _ in range(3):
+            try:
+                store.create(training_spec(), max_queued=5)
+                outcomes.append("queued")
+            except QueueFullError:
+                outcomes.append("full")
+
+    threads = [threading.Thread(target=run, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert outcomes.count("queued") == 5
+    assert outcomes.count("full") == 7
