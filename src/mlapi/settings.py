@@ -26,6 +26,7 @@ from pydantic_settings import (
 
 from mlapi.ml.archives import ExtractionLimits
 from mlapi.ml.estimators import CATALOGUE, DEFAULT_ALGORITHM, get_estimator
+from mlapi.ml.provenance import LibraryMismatch
 
 #: Environment variable naming the configuration file.
 CONFIG_FILE_VARIABLE = "MLAPI_CONFIG_FILE"
@@ -112,6 +113,13 @@ class Settings(BaseSettings):
     )
     ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM).")
     ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
+    library_mismatch: LibraryMismatch = Field(
+        default=LibraryMismatch.WARN,
+        description="What loading a model version made by other versions of scikit-learn "
+        "or skops, or another major version of numpy or scipy, does: `warn` logs which "
+        "differ and loads it; `refuse` refuses it (a `model-file` error; the last good "
+        "model keeps serving), and so a version with no record of them.",
+    )
     max_rows_per_request: int = Field(
         default=10_000, ge=1, description="Most rows accepted in one prediction request."
     )

@@ -74,7 +74,8 @@ class Service:
     ) -> None:
         self.settings = settings
         self._engine = make_engine(settings.registry_url)
-        self._registry = Registry(self._engine, ModelStore(settings.model_dir))
+        store = ModelStore(settings.model_dir)
+        self._registry = Registry(self._engine, store, settings.library_mismatch)
         self._jobs = JobStore(self._engine)
         self._active = ActiveModel(settings, self._registry)
         self._dispatcher = dispatcher_for(training, settings, self._jobs, self._active.activate)
