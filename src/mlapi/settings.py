@@ -115,10 +115,10 @@ class Settings(BaseSettings):
     ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM).")
     library_mismatch: LibraryMismatch = Field(
         default=LibraryMismatch.WARN,
-        description="What loading a model version made by other versions of scikit-learn "
-        "or skops, or another major version of numpy or scipy, does: `warn` logs which "
-        "differ and loads it; `refuse` refuses it (a `model-file` error; the last good "
-        "model keeps serving), and so a version with no record of them.",
+        description="What loading a model made by other versions of scikit-learn or skops, "
+        "other major versions of numpy or scipy, or with no record of them, does: `warn` "
+        "logs a warning naming them and loads it; `refuse` refuses it (503 `model-file`; "
+        "the last good model keeps serving).",
     )
     max_rows_per_request: int = Field(
         default=10_000, ge=1, description="Most rows accepted in one prediction request."
