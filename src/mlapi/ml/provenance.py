@@ -11,9 +11,9 @@ each one's compatibility promises demand (:data:`LIBRARIES`):
 - **skops, exactly.** It decides what a file's objects become and which types it trusts
   by default, and the trusted types recorded for a version are those beyond the
   defaults of the skops that wrote it; its releases (0.x) change both.
-- **numpy and scipy, the major version.** Arrays are stored in formats each keeps
-  readable within a major version; a major one moves modules that saved objects name
-  (numpy 2 renamed ``numpy.core`` to ``numpy._core``).
+- **numpy and scipy, the major version.** Each keeps the objects it saves loadable
+  within a major version; a major release may move the modules that saved objects name
+  (numpy 2 renamed ``numpy.core`` to ``numpy._core``) or change their layout.
 - **Python: recorded, not compared.** A skops file holds no bytecode and no pickle of
   Python's own; the interpreter's version changes nothing in how it is read, and the
   compiled libraries that do change with it are compared by their own versions.
@@ -70,10 +70,11 @@ def library_versions() -> dict[str, str]:
 def _installed() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in LIBRARIES:
-        # A fork's optional library may be missing: it then differs, "not installed".
+        if name == "python":
+            continue
+        # A fork's optional library may be missing here: it is then not recorded.
         with contextlib.suppress(metadata.PackageNotFoundError):
-            if name != "python":
-                versions[name] = metadata.version(name)
+            versions[name] = metadata.version(name)
     return versions
 
 

@@ -4,9 +4,8 @@ Versions are rows in the registry database naming content-addressed files in the
 store. A version is registered only once its file has been read back by the same loader
 that serves it, with the types recorded for it. It records the library versions that
 made it (:mod:`mlapi.ml.provenance`); loading it compares those, not what its file says,
-with this process's. Activating a version is one transaction
-that moves the single ``active_version`` row and bumps its generation, which every server
-process watches.
+with this process's. Activating a version is one transaction that moves the single
+``active_version`` row and bumps its generation, which every server process watches.
 """
 
 import contextlib
