@@ -189,6 +189,14 @@ def test_model_version_fields_are_described(document: dict[str, Any]) -> None:
     assert properties["accuracy"]["readOnly"] is True
 
 
+def test_model_version_names_the_library_versions_that_made_it(document: dict[str, Any]) -> None:
+    schema = document["components"]["schemas"]["ModelVersion"]
+    libraries = schema["properties"]["libraries"]
+    assert "libraries" in schema["required"]
+    assert {"type": "object", "additionalProperties": {"type": "string"}} in libraries["anyOf"]
+    assert "scikit-learn" in libraries["description"]
+
+
 def test_training_job_fields_are_described(document: dict[str, Any]) -> None:
     properties = document["components"]["schemas"]["TrainingJob"]["properties"]
     assert "from 0 to 1" in properties["progress"]["description"]

@@ -1,19 +1,23 @@
 """ActiveModel: serving the registry's active version, swapping it, and surviving bad files."""
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
 
 from mlapi.ml import ModelFileError
 from mlapi.ml.persistence import bundled_model_bytes, sha256_hex
+from mlapi.ml.provenance import LibraryMismatch, library_versions
 from mlapi.serving.active_model import ActiveModel
 from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
 from mlapi.serving.reading import ModelReader
 from mlapi.serving.records import ModelVersion
 from mlapi.serving.registry import Registry
 from mlapi.serving.store import ModelStore
+from mlapi.serving.tables import ModelVersionRow
 from mlapi.settings import Settings
 from tests.serving.conftest import Trainer
 
@@ -270,3 +274,83 @@ def test_load_when_the_active_file_is_gone_still_serves(
     served = ActiveModel(registry_settings, registry).load()
 
     assert served.classifier.predict([SETOSA_ROW])["prediction"] == [0]
+
+
+def _made_by_other_libraries(engine: Engine, version: ModelVersion) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(ModelVersionRow)
+            .where(ModelVersionRow.version == version.version)
+            .values(libraries={**library_versions(), "scikit-learn": "1.0.2"})
+        )
+
+
+@pytest.fixture
+def refusing(registry_settings: Settings, engine: Engine, store: ModelStore) -> ActiveModel:
+    """An active model that refuses versions made by other library versions, loaded."""
+    settings = registry_settings.model_copy(update={"library_mismatch": LibraryMismatch.REFUSE})
+    model = ActiveModel(settings, Registry(engine, store, settings.library_mismatch))
+    model.load()
+    return model
+
+
+def test_activating_a_version_of_other_libraries_in_refuse_mode_raises_and_changes_nothing(
+    refusing: ActiveModel, registry: Registry, engine: Engine, train: Trainer
+) -> None:
+    before = registry.active()
+    version = registry.register(train(), created_by="test")
+    _made_by_other_libraries(engine, version)
+
+    with pytest.raises(ModelFileError, match=r"other library versions: scikit-learn 1\.0\.2"):
+        asyncio.run(refusing.activate(version.version, activated_by="test"))
+    with pytest.raises(ModelFileError, match="other library versions"):
+        asyncio.run(refusing.model(version.version))
+
+    assert refusing.served.version.version == 1
+    assert registry.active() == before
+
+
+def test_activating_a_version_of_other_libraries_in_warn_mode_serves_it_and_logs_which(
+    active: ActiveModel,
+    registry: Registry,
+    engine: Engine,
+    train: Trainer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    version = registry.register(train(max_depth=1), created_by="test")
+    _made_by_other_libraries(engine, version)
+
+    with caplog.at_level(logging.WARNING, logger="mlapi.ml.provenance"):
+        asyncio.run(active.activate(version.version, activated_by="test"))
+
+    assert _same(active.served.version, version)
+    assert f"model version {version.version} was made by other library versions" in caplog.text
+    assert f"scikit-learn 1.0.2 (here {library_versions()['scikit-learn']})" in caplog.text
+
+
+def test_refresh_to_a_version_of_other_libraries_in_refuse_mode_keeps_the_current_one(
+    refusing: ActiveModel, registry: Registry, engine: Engine, train: Trainer
+) -> None:
+    version = registry.register(train(), created_by="test")
+    _made_by_other_libraries(engine, version)
+    registry.activate(version.version, activated_by="someone else")
+
+    assert asyncio.run(refusing.refresh()) is True
+    assert refusing.served.version.version == 1
+
+
+def test_load_in_refuse_mode_falls_back_from_an_active_version_of_other_libraries(
+    registry_settings: Settings, registry: Registry, engine: Engine, train: Trainer
+) -> None:
+    registry.bootstrap()
+    good = registry.register(train(), created_by="test")
+    other = registry.register(train(), created_by="test")
+    registry.activate(other.version, activated_by="test")
+    _made_by_other_libraries(engine, other)
+    settings = registry_settings.model_copy(update={"library_mismatch": LibraryMismatch.REFUSE})
+
+    served = ActiveModel(settings, Registry(engine, registry.store, LibraryMismatch.REFUSE)).load()
+    in_warn_mode = ActiveModel(registry_settings, registry).load()
+
+    assert _same(served.version, good)
+    assert _same(in_warn_mode.version, other)

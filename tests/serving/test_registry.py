@@ -1,6 +1,7 @@
 """The registry: immutable versions, one active version, its history, and bootstrap."""
 
 import dataclasses
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,8 +10,9 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from mlapi.ml import IrisClassifier, ModelFileError
+from mlapi.ml import IrisClassifier, ModelFileError, persistence
 from mlapi.ml.persistence import bundled_model_bytes, sha256_hex
+from mlapi.ml.provenance import LibraryMismatch, library_versions
 from mlapi.serving.errors import ModelVersionNotFoundError, VersionInUseError
 from mlapi.serving.records import ModelVersion
 from mlapi.serving.registry import Registry
@@ -389,3 +391,93 @@ def test_a_row_tampered_to_trust_a_dangerous_type_is_refused_before_loading(
 
     with pytest.raises(ModelFileError, match=r"never trusts: builtins\.eval"):
         registry.load(version.version)
+
+
+def _record_libraries(engine: Engine, version: ModelVersion, libraries: object) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(ModelVersionRow)
+            .where(ModelVersionRow.version == version.version)
+            .values(libraries=libraries)
+        )
+
+
+def test_register_records_the_library_versions_that_made_the_model(
+    registry: Registry, train: Trainer
+) -> None:
+    classifier = train()
+
+    version = registry.register(classifier, created_by="test")
+
+    assert classifier.metadata is not None
+    assert version.libraries == classifier.metadata.libraries == library_versions()
+    assert registry.get(version.version).libraries == library_versions()
+
+
+def test_bootstrap_records_the_libraries_the_bundled_model_names(registry: Registry) -> None:
+    registry.bootstrap()
+
+    bundled = IrisClassifier.from_bytes(bundled_model_bytes(), library_mismatch=None).metadata
+    assert bundled is not None
+    assert registry.get(1).libraries == bundled.libraries is not None
+
+
+def test_a_version_recorded_with_other_libraries_is_refused_in_refuse_mode(
+    engine: Engine, store: ModelStore, train: Trainer
+) -> None:
+    registry = Registry(engine, store, LibraryMismatch.REFUSE)
+    version = registry.register(train(), created_by="test")
+    _record_libraries(engine, version, {**library_versions(), "scikit-learn": "1.0.2"})
+
+    refused = rf"model version {version.version} was made by other library versions: "
+    with pytest.raises(ModelFileError, match=refused + r"scikit-learn 1\.0\.2"):
+        registry.load(version.version)
+    with pytest.raises(ModelFileError, match=refused):
+        registry.verify(version.version)
+
+
+def test_a_version_recorded_with_other_libraries_loads_with_a_warning_in_warn_mode(
+    registry: Registry, engine: Engine, train: Trainer, caplog: pytest.LogCaptureFixture
+) -> None:
+    version = registry.register(train(), created_by="test")
+    _record_libraries(engine, version, {**library_versions(), "numpy": "1.26.4"})
+
+    with caplog.at_level(logging.WARNING, logger="mlapi.ml.provenance"):
+        _, loaded = registry.load(version.version)
+
+    assert loaded.predict([SETOSA_ROW])["prediction"] == [0]
+    assert f"model version {version.version} was made by other library versions" in caplog.text
+    assert "numpy 1.26.4" in caplog.text
+
+
+def test_the_registry_record_of_libraries_is_compared_not_the_file_own(
+    engine: Engine, store: ModelStore, train: Trainer, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = Registry(engine, store, LibraryMismatch.REFUSE)
+    classifier = train()
+    assert classifier.metadata is not None
+    claims = dataclasses.replace(classifier.metadata, libraries={"scikit-learn": "0.1"})
+    data = persistence.dumps(classifier.estimator, claims.to_dict())
+    version = registry.register(IrisClassifier.from_bytes(data, library_mismatch=None), "test")
+    _record_libraries(engine, version, library_versions())
+
+    with caplog.at_level(logging.WARNING, logger="mlapi.ml.provenance"):
+        _, loaded = registry.load(version.version)
+
+    assert loaded.metadata is not None
+    assert loaded.metadata.libraries == {"scikit-learn": "0.1"}
+    assert caplog.text == ""
+
+
+def test_a_version_registered_before_libraries_were_recorded_warns_or_is_refused(
+    engine: Engine, store: ModelStore, train: Trainer, caplog: pytest.LogCaptureFixture
+) -> None:
+    version = Registry(engine, store).register(train(), created_by="test")
+    _record_libraries(engine, version, None)
+
+    with caplog.at_level(logging.WARNING, logger="mlapi.ml.provenance"):
+        Registry(engine, store, LibraryMismatch.WARN).load(version.version)
+    with pytest.raises(ModelFileError, match="no record of the library versions"):
+        Registry(engine, store, LibraryMismatch.REFUSE).load(version.version)
+
+    assert f"model version {version.version} has no record of the library" in caplog.text

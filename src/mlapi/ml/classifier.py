@@ -26,6 +26,7 @@ from mlapi.ml.estimators import DEFAULT_ALGORITHM, ProgressCallback, algorithm_f
 from mlapi.ml.evaluation import Evaluation
 from mlapi.ml.kernels import Proba, kernel_for
 from mlapi.ml.metadata import ModelMetadata
+from mlapi.ml.provenance import LibraryMismatch, check_libraries
 from mlapi.ml.rows import rows_from_objects, validate_rows, validate_typed_rows
 from mlapi.ml.tabular import FeatureType, takes_raw_values
 
@@ -272,18 +273,17 @@ class IrisClassifier:
         """Load a trained model without executing code from its file.
 
         Args:
-            path: A file written by :meth:`save`; None loads the pre-trained model
-                bundled with mlapi.
+            path: A file written by :meth:`save`; None loads the bundled pre-trained model.
             trusted_types: Types beyond skops' defaults the file may hold (by default,
                 those of the article's algorithms); see :attr:`trusted_types`.
-            **options: Keyword arguments of the constructor.
+            **options: Keyword arguments of :meth:`from_bytes` and of the constructor.
 
         Returns:
             A ready classifier.
 
         Raises:
-            ModelFileError: If the file is missing, names untrusted types, or is
-                corrupt or truncated.
+            ModelFileError: If the file is missing, names untrusted types, is corrupt or
+                truncated, or was made by other library versions and is refused.
         """
         try:
             data = persistence.bundled_model_bytes() if path is None else Path(path).read_bytes()
@@ -298,16 +298,20 @@ class IrisClassifier:
         *,
         trusted_types: Collection[str] = persistence.DEFAULT_TRUSTED_TYPES,
         reader: persistence.Reader = persistence.loads,
+        library_mismatch: LibraryMismatch | None = LibraryMismatch.WARN,
         **options: Any,
     ) -> "IrisClassifier":
         """Load a trained model from a file's bytes as :meth:`load` does, read by ``reader``.
 
+        ``library_mismatch`` as in :mod:`mlapi.ml.provenance`; None compares no library
+        versions, for a caller that compares a record of its own (the registry).
+
         Raises:
-            ModelFileError: If the bytes name untrusted types, are corrupt or truncated,
-                or hold an inconsistent model.
+            ModelFileError: As :meth:`load` says, or if they hold an inconsistent model.
         """
         estimator, raw_metadata = reader(data, trusted_types)
         metadata = ModelMetadata.from_dict(raw_metadata)
+        check_libraries(metadata.libraries, library_mismatch)
         classifier = cls(**options)
         try:
             classifier._keep(estimator, metadata, persistence.sha256_hex(data))
@@ -341,11 +345,8 @@ class IrisClassifier:
 
     def _keep(self, estimator: Any, metadata: ModelMetadata, checksum: str | None) -> None:
         metadata.check_describes(estimator)
-        self.estimator = estimator
-        self.metadata = metadata
-        self.checksum = checksum
-        self._file = None
-        self._file_types = None
+        self.estimator, self.metadata, self.checksum = estimator, metadata, checksum
+        self._file, self._file_types = None, None
         self._labels = dict(zip(estimator.classes_.tolist(), metadata.class_names, strict=True))
         self.typed = takes_raw_values(estimator)
         self._kernel = kernel_for(estimator)  # scikit-learn's kernels without its checks

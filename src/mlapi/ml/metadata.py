@@ -29,6 +29,8 @@ class ModelMetadata:
             files written before mlapi knew types have numeric columns only.
         dataset_url: Where the data set was fetched from; None for a bundled one.
         dataset_sha256: SHA-256 of the data set's package file, when it had one.
+        libraries: Versions of Python and the libraries that trained it, by name (see
+            :mod:`mlapi.ml.provenance`); None in files written before mlapi recorded them.
     """
 
     algorithm: str
@@ -45,6 +47,7 @@ class ModelMetadata:
     feature_types: list[str] = dataclasses.field(default_factory=list)
     dataset_url: str | None = None
     dataset_sha256: str | None = None
+    libraries: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.feature_types:

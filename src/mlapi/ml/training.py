@@ -14,6 +14,7 @@ from mlapi.ml.errors import InvalidInputError
 from mlapi.ml.estimators import EstimatorSpec, ProgressCallback
 from mlapi.ml.evaluation import evaluate
 from mlapi.ml.metadata import ModelMetadata
+from mlapi.ml.provenance import library_versions
 
 
 def fit(
@@ -114,6 +115,7 @@ def fit(
         dataset_sha256=dataset_sha256,
         evaluation=evaluate(y_test, model.predict(X_test), classes, class_names),
         mlapi_version=__version__,
+        libraries=library_versions(),
     )
     return model, metadata
 

@@ -143,7 +143,9 @@ class ActiveModel:
             logger.warning("falling back to the last good version %s", candidate.version)
             return served
         bundled = IrisClassifier.from_bytes(
-            bundled_model_bytes(), **self._settings.classifier_options()
+            bundled_model_bytes(),
+            library_mismatch=self._settings.library_mismatch,
+            **self._settings.classifier_options(),
         )
         logger.warning("no registered version loads; serving the bundled model")
         return ServedModel(self._registry.register(bundled, "mlapi (bundled model)"), bundled)

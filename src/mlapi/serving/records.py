@@ -162,6 +162,10 @@ class ModelVersion:
     """When it was registered."""
     checksum: str
     """SHA-256 of the model file, checked on every load."""
+    libraries: dict[str, str] | None
+    """Versions of Python and of the libraries that trained it (``python``,
+    ``scikit-learn``, ``skops``, ``numpy``, ``scipy``), compared with the server's when it
+    is loaded; None for a version registered before mlapi recorded them."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -2,9 +2,10 @@
 
 Versions are rows in the registry database naming content-addressed files in the model
 store. A version is registered only once its file has been read back by the same loader
-that serves it, with the types recorded for it. Activating a version is one transaction
-that moves the single ``active_version`` row and bumps its generation, which every server
-process watches.
+that serves it, with the types recorded for it. It records the library versions that
+made it (:mod:`mlapi.ml.provenance`); loading it compares those, not what its file says,
+with this process's. Activating a version is one transaction that moves the single
+``active_version`` row and bumps its generation, which every server process watches.
 """
 
 import contextlib
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mlapi.ml import IrisClassifier, ModelFileError, ModelMetadata
 from mlapi.ml.persistence import bundled_model_bytes
+from mlapi.ml.provenance import LibraryMismatch, check_libraries
 from mlapi.serving.database import read_page, session_factory
 from mlapi.serving.errors import ModelVersionNotFoundError, VersionInUseError
 from mlapi.serving.records import Activation, ActiveState, ModelVersion, ModelVersionPage
@@ -30,6 +32,7 @@ from mlapi.serving.tables import (
     to_record,
     utc_now,
 )
+from mlapi.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -50,20 +53,33 @@ class Registry:
     Args:
         engine: The registry database, already migrated.
         store: Where model files live.
+        library_mismatch: What loading a version made by other library versions than
+            this process's, or with no record of them, does: log a warning, or refuse.
     """
 
-    def __init__(self, engine: Engine, store: ModelStore) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: ModelStore,
+        library_mismatch: LibraryMismatch = LibraryMismatch.WARN,
+    ) -> None:
         self.engine = engine
         self.store = store
+        self.library_mismatch = library_mismatch
         self._sessions = session_factory(engine)
+
+    @classmethod
+    def for_settings(cls, engine: Engine, settings: Settings) -> "Registry":
+        """Open the registry on ``engine`` with the model store and checks ``settings`` name."""
+        return cls(engine, ModelStore.for_settings(settings), settings.library_mismatch)
 
     def register(self, classifier: IrisClassifier, created_by: str) -> ModelVersion:
         """Store a trained model's file and record it as a new version.
 
         The file is read back with the loader that serves versions, trusting only the
         types the classifier's own file holds, before any row is written: a model that
-        could not be served is never registered. Registering the same file twice
-        returns the existing version.
+        could not be served is never registered. The library versions its metadata names
+        are recorded with it. Registering the same file twice returns the existing version.
 
         Args:
             classifier: A trained classifier.
@@ -150,10 +166,16 @@ class Registry:
 
         Raises:
             ModelVersionNotFoundError: If there is no such version.
-            ModelFileError: If its file is missing or no longer matches its checksum.
+            ModelFileError: If its file is missing or no longer matches its checksum, or
+                it was made by other library versions and is refused.
         """
-        record = self.get(version)
+        record = self._checked(self.get(version))
         self.store.get(record.checksum)
+        return record
+
+    def _checked(self, record: ModelVersion) -> ModelVersion:
+        what = f"model version {record.version}"
+        check_libraries(record.libraries, self.library_mismatch, what)
         return record
 
     @staticmethod
@@ -258,7 +280,7 @@ class Registry:
         self.store.delete(checksum)
 
     def load(self, version: int, **options: Any) -> tuple[ModelVersion, IrisClassifier]:
-        """Load a version's model as it is served: file checked, recorded types trusted.
+        """Load a version's model as served: file checked, recorded types and libraries used.
 
         Args:
             version: The version number.
@@ -270,19 +292,24 @@ class Registry:
 
         Raises:
             ModelVersionNotFoundError: If there is no such version.
-            ModelFileError: If the file is missing, damaged, or not a safe model file.
+            ModelFileError: If the file is missing, damaged, or not a safe model file,
+                or the version was made by other library versions and is refused.
         """
         with self._sessions() as session:
             row = self._row(session, version)
             record = to_record(ModelVersion, row, active=_active_number(session) == version)
             trusted_types = list(row.trusted_types)
+        self._checked(record)  # before reading: a refused file is not even read
         return record, self._read(record.checksum, trusted_types, **options)
 
     def _read(
         self, checksum: str, trusted_types: Collection[str], **options: Any
     ) -> IrisClassifier:
         data = self.store.get(checksum)
-        return IrisClassifier.from_bytes(data, trusted_types=trusted_types, **options)
+        # The versions the registry recorded are compared, not those the file names.
+        return IrisClassifier.from_bytes(
+            data, trusted_types=trusted_types, library_mismatch=None, **options
+        )
 
     def bootstrap(self) -> ActiveState:
         """Make sure a version is active: on a new registry, the bundled model.
@@ -295,7 +322,8 @@ class Registry:
         state = self.active()
         if state is not None:
             return state
-        bundled = IrisClassifier.from_bytes(bundled_model_bytes())
+        # Registered with the versions its metadata names, compared when it is loaded.
+        bundled = IrisClassifier.from_bytes(bundled_model_bytes(), library_mismatch=None)
         version = self.register(bundled, created_by="mlapi (bundled model)")
         try:
             return self._activate(version.version, "mlapi (first start)", only_if_unset=True)

@@ -45,7 +45,6 @@ from mlapi.serving.records import (
     TrainingOrder,
 )
 from mlapi.serving.registry import Registry
-from mlapi.serving.store import ModelStore
 from mlapi.serving.training import resolve_training, train_model
 from mlapi.settings import Settings
 
@@ -73,7 +72,7 @@ class Service:
     ) -> None:
         self.settings = settings
         self._engine = make_engine(settings.registry_url)
-        self._registry = Registry(self._engine, ModelStore.for_settings(settings))
+        self._registry = Registry.for_settings(self._engine, settings)
         self._jobs = JobStore(self._engine)
         self.audit = AuditLog(self._engine, settings.audit_max_events)
         """The audit log of model-changing requests, which fronts record into."""

@@ -2,6 +2,7 @@
 
 from fastapi.testclient import TestClient
 
+from mlapi.ml.provenance import LIBRARIES, differences, library_versions
 from tests.api.training import train_gradient_boosting
 
 FIELDS = {
@@ -22,6 +23,7 @@ FIELDS = {
     "created_by",
     "created_at",
     "checksum",
+    "libraries",
 }
 
 
@@ -53,6 +55,9 @@ def test_model_describes_the_bundled_model_as_version_1(shared_client: TestClien
     assert len(model["checksum"]) == 64
     assert model["created_by"] == "mlapi (bundled model)"
     assert model["training_seconds"] >= 0
+    # Made by the libraries requirements.txt pins, which the tests run with.
+    assert set(model["libraries"]) == set(LIBRARIES)
+    assert differences(model["libraries"], library_versions()) == []
 
 
 def test_model_is_the_same_record_as_its_version(shared_client: TestClient) -> None:
@@ -67,3 +72,4 @@ def test_model_follows_a_new_active_version(client: TestClient) -> None:
     assert model["algorithm"] == "gradient_boosting"
     assert model["hyperparameters"]["n_estimators"] == 10
     assert model["created_by"] == "api"
+    assert model["libraries"] == library_versions()

@@ -1,7 +1,8 @@
 """Model versions record the library versions that made them; an audit log of changes.
 
 Versions registered before this revision have no record of their libraries (``NULL``):
-loading them is checked against nothing, as before. ``audit_events`` records every
+loading them counts as unknown provenance (a warning, or refused with
+``MLAPI_LIBRARY_MISMATCH=refuse``). ``audit_events`` records every
 model-changing request and every refused key: when, by which key (its name, never the
 key), from where, and what came of it.
 

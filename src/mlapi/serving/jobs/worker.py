@@ -17,7 +17,6 @@ from mlapi.ml import MlapiError
 from mlapi.serving.database import make_engine
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.registry import Registry
-from mlapi.serving.store import ModelStore
 from mlapi.serving.training import train_model
 from mlapi.settings import Settings
 
@@ -46,7 +45,7 @@ def execute_job(
     settings = Settings(**json.loads(settings_json))
     engine = make_engine(settings.registry_url)
     jobs = JobStore(engine)
-    registry = Registry(engine, ModelStore.for_settings(settings))
+    registry = Registry.for_settings(engine, settings)
     done = [0.0]
     stop = threading.Event()
 
