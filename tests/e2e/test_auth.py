@@ -95,6 +95,14 @@ def test_a_valid_key_beside_an_invalid_one_is_refused(keyed: LiveServer) -> None
     assert agreeing.status_code == 200
 
 
+def test_a_key_in_the_query_string_is_not_read(keyed: LiveServer) -> None:
+    # Keys travel in headers only: a URL ends up in logs and browser histories.
+    with keyed.client() as client:
+        answer = client.post("/v1/predict", json=ROWS, params={"api_key": PREDICT_KEY})
+
+    assert_problem(answer, 401, "unauthorized")
+
+
 def test_probes_and_documentation_stay_open(keyed: LiveServer) -> None:
     with keyed.client() as client:
         for path in ("/v1/health/live", "/v1/health/ready", "/docs", "/openapi.json"):
@@ -138,6 +146,9 @@ def test_an_admin_key_trains_and_activates_and_is_named_in_the_records(keyed: Li
         ("train", "denied", 401, None),
     ]
     assert events[0]["target"] == "version 1"
+    # Times are ISO 8601 in UTC, as the Government of Canada's API standards ask.
+    assert events[0]["at"].endswith("Z")
+    assert job["created_at"].endswith("Z")
     assert events[1]["target"] == f"job {job['id']}"
     assert (
         events[2]["detail"] == "This route needs an API key of the admin scope: send it as "
