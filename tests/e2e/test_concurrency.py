@@ -159,7 +159,11 @@ def _active_spans(database_url: str, model_dir: Path) -> tuple[list[float], list
 def test_10000_predictions_name_a_version_active_during_the_request(
     server_factory: Callable[..., LiveServer], database_url: str
 ) -> None:
-    server = server_factory(extra_env={"MLAPI_DATABASE_URL": database_url})
+    # All the trainings are queued at once: the queue must hold them.
+    queue = str(TRAININGS)
+    server = server_factory(
+        extra_env={"MLAPI_DATABASE_URL": database_url, "MLAPI_MAX_QUEUED_JOBS": queue}
+    )
     answers, locations, flips = asyncio.run(_storm_with_activations(server))
     with server.client() as client:
         jobs = [wait_for_job(client, location) for location in locations]

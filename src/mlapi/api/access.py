@@ -12,7 +12,7 @@ OpenAPI document declares the same, so Swagger UI's *Authorize* button sends the
 - Keys travel as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing or
   unknown key is answered 401 with ``WWW-Authenticate``; a key of too small a scope 403.
 - Every model-changing request, and every refused key, is recorded in the audit log
-  after the answer is sent: time, key name (never the key), client address, outcome.
+  before the answer is complete: time, key name (never the key), client address, outcome.
 """
 
 import math

@@ -2,8 +2,8 @@
 
 It refuses a request without the key its route needs (:mod:`mlapi.api.access`) before
 anything reads it, counts it against the rate limit, hands the route the key's name, and
-records every model-changing request and every refused key in the audit log, once the
-answer is sent.
+records every model-changing request and every refused key in the audit log before the
+client has the whole answer: a client that got its answer finds the event recorded.
 """
 
 import logging
@@ -67,10 +67,10 @@ class AccessMiddleware:
                 instance=scope["path"],
                 headers=headers,
             )
-            await response(scope, receive, send)
             await self._audit(
                 scope, rule.action or "access", verdict.status, None, source, target, verdict.detail
             )
+            await response(scope, receive, send)
             return
         key_name = verdict.name if verdict is not None else None
         if key_name is not None:
@@ -85,15 +85,27 @@ class AccessMiddleware:
                     instance=scope["path"],
                     headers={"Retry-After": str(wait)},
                 )
-                await response(scope, receive, send)
                 if rule.action is not None:
                     await self._audit(scope, rule.action, 429, key_name, source, target, None)
+                await response(scope, receive, send)
                 return
         if rule.action is None:
             await self.app(scope, receive, send)
             return
 
-        answered: dict[str, Any] = {"status": 500}
+        answered: dict[str, Any] = {"status": 500, "recorded": False}
+
+        async def record() -> None:
+            answered["recorded"] = True
+            location = answered.get("location", "")
+            job = (
+                f"job {location.removeprefix('/v1/jobs/')}"
+                if location.startswith("/v1/jobs/")
+                else None
+            )
+            await self._audit(
+                scope, rule.action or "", answered["status"], key_name, source, job or target, None
+            )
 
         async def observed(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -101,17 +113,15 @@ class AccessMiddleware:
                 for name, value in message.get("headers", ()):
                     if name.lower() == b"location":
                         answered["location"] = value.decode("latin-1")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                await record()  # before the client has the whole answer
             await send(message)
 
         try:
             await self.app(scope, receive, observed)
         finally:
-            location = answered.get("location", "")
-            if location.startswith("/v1/jobs/"):
-                target = f"job {location.removeprefix('/v1/jobs/')}"
-            await self._audit(
-                scope, rule.action, answered["status"], key_name, source, target, None
-            )
+            if not answered["recorded"]:  # failed before answering
+                await record()
 
     def _limit_text(self) -> str:
         return "; ".join(str(limit) for limit in self.access.limits)
