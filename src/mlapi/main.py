@@ -13,7 +13,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
 from mlapi.api.errors import install_error_handlers
-from mlapi.api.middleware import RequestLimitsMiddleware
+from mlapi.api.headers import install_browser_layers
+from mlapi.api.middleware import BodyReader, RequestLimitsMiddleware
 from mlapi.api.quick import QuickPredict
 from mlapi.api.routes import health, jobs, models, predict, seed
 from mlapi.api.schemas import Problem
@@ -58,9 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service
     install_error_handlers(app)
-    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
+    bodies = BodyReader(settings.max_body_bytes, settings.body_timeout)
+    app.add_middleware(
+        RequestLimitsMiddleware, reader=bodies, max_json_depth=settings.max_json_depth
+    )
     # Outside the limits: it reads no more than they allow, and hands on anything in doubt.
-    app.add_middleware(QuickPredict, service=service, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(QuickPredict, service=service, reader=bodies)
+    install_browser_layers(app, settings)  # outermost: keep it after every add_middleware
     for router in (seed.router, predict.router, models.router, jobs.router, health.router):
         app.include_router(router)
 
