@@ -3,8 +3,8 @@
 ``mlapi serve`` gives uvicorn :func:`harden` as its ``ssl_context_factory``, with one
 worker and in each worker of several alike: uvicorn builds the context from the key and
 certificate as usual, and this then sets the floor and the cipher list explicitly rather
-than leaving them to the defaults (uvicorn's own cipher string, ``"TLSv1"``, lets in
-CBC suites with SHA-1).
+than leaving them to the defaults: Python's list still takes CBC suites (with SHA-256
+and SHA-384), uvicorn's command-line default, ``"TLSv1"``, CBC with SHA-1 too.
 """
 
 import ssl
