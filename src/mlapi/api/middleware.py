@@ -108,7 +108,7 @@ class BodyReader:
         """
         task = asyncio.current_task()
         assert task is not None  # noqa: S101 - an ASGI app runs in a task
-        loop = asyncio.get_running_loop()
+        loop = task.get_loop()
         self._reading[task] = loop.time() + self.timeout
         if self._sweep_loop is not loop:
             self._sweep_loop = loop
