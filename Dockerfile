@@ -3,10 +3,10 @@
 #   docker build -t mlapi .
 #   docker run --rm -p 8888:8888 mlapi            # then open http://localhost:8888/docs
 #
-# HTTPS: mount a key and a certificate and name them, no code change:
-#   docker run --rm -p 8888:8888 -v "$PWD/tls:/run/secrets/tls:ro" \
-#     -e MLAPI_SSL_KEYFILE=/run/secrets/tls/key.pem \
-#     -e MLAPI_SSL_CERTFILE=/run/secrets/tls/cert.pem mlapi
+# HTTPS: mount a folder holding tls.key and tls.crt (a Kubernetes TLS secret's names) at
+# /run/secrets/tls, no code change. Once that folder exists the server serves HTTPS with
+# them and refuses to start without them (MLAPI_TLS_DIR; MLAPI_SSL_* name other files):
+#   docker run --rm -p 8888:8888 -v "$PWD/tls:/run/secrets/tls:ro" mlapi
 #
 # Every other setting is an MLAPI_* variable (or /app/mlapi.toml, or MLAPI_CONFIG_FILE).
 # Trained models and downloads live under /app/var: mount a volume there to keep them.
@@ -48,7 +48,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MLAPI_HOST=0.0.0.0 \
     MLAPI_PORT=8888 \
     MLAPI_MODEL_DIR=/app/var/models \
-    MLAPI_CACHE_DIR=/app/var/cache
+    MLAPI_CACHE_DIR=/app/var/cache \
+    MLAPI_TLS_DIR=/run/secrets/tls
 
 # A fixed, unprivileged UID and GID, so that volume permissions and Kubernetes'
 # runAsNonRoot/runAsUser can rely on them. Only /app/var is writable by it.
@@ -68,7 +69,7 @@ EXPOSE 8888
 
 # Ready means a model is loaded and answering. The check is standard-library Python
 # (no curl or wget in the image); it follows MLAPI_PORT, and uses HTTPS without
-# verifying the certificate when MLAPI_SSL_CERTFILE is set.
+# verifying the certificate when MLAPI_SSL_CERTFILE is set or MLAPI_TLS_DIR exists.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "/app/healthcheck.py"]
 

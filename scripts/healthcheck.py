@@ -4,7 +4,8 @@ The Dockerfile's ``HEALTHCHECK`` runs this inside the container, with the contai
 environment and working folder. It asks ``/v1/health/ready`` on 127.0.0.1, which answers
 200 only once a model is loaded, at the port the server listens on: ``MLAPI_PORT``, else
 ``port`` in the configuration file (``MLAPI_CONFIG_FILE`` or ``./mlapi.toml``), else 8888.
-When a certificate is configured (``MLAPI_SSL_CERTFILE`` or ``ssl_certfile``) it uses
+When a certificate is configured (``MLAPI_SSL_CERTFILE`` or ``ssl_certfile``), or the
+TLS folder exists (``MLAPI_TLS_DIR`` or ``tls_dir``: the server then serves HTTPS), it uses
 HTTPS without verifying the certificate: that names the service's public host, not
 127.0.0.1, and this check only asks whether the server in this container answers.
 
@@ -46,7 +47,8 @@ def ready_url() -> tuple[str, ssl.SSLContext | None]:
     config = _config_file()
     port = os.environ.get("MLAPI_PORT") or config.get("port") or DEFAULT_PORT
     certfile = os.environ.get("MLAPI_SSL_CERTFILE") or config.get("ssl_certfile")
-    if not certfile:
+    tls_dir = os.environ.get("MLAPI_TLS_DIR") or config.get("tls_dir")
+    if not certfile and not (tls_dir and Path(tls_dir).is_dir()):
         return f"http://127.0.0.1:{port}{READY_PATH}", None
     context = ssl.create_default_context()
     context.check_hostname = False

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import ssl
 import subprocess
@@ -292,6 +293,12 @@ class Container:
         return self.process.returncode
 
 
+def mount_point(dockerfile: Dockerfile, folder: Path) -> Path:
+    """Where the image's TLS mount point (``MLAPI_TLS_DIR``) is, for a container in ``folder``."""
+    in_image = PurePosixPath(dockerfile.environment(base={})["MLAPI_TLS_DIR"])
+    return folder / in_image.relative_to("/")
+
+
 def run_container(
     dockerfile: Dockerfile,
     folder: Path,
@@ -301,11 +308,12 @@ def run_container(
     """Run the runtime stage's CMD with its ENV, as the image would.
 
     Only what must differ on a shared test machine is moved: the listen address to
-    127.0.0.1, the port to a free one, and the data folders into ``folder``.
+    127.0.0.1, the port to a free one, and the data folders and the TLS mount point
+    into ``folder`` (:func:`mount_point` says where).
     """
     port = free_port()
     workdir = folder / "app"
-    workdir.mkdir()
+    workdir.mkdir(exist_ok=True)
     env = {name: value for name, value in os.environ.items() if not name.startswith("MLAPI_")}
     env.update(dockerfile.environment(base={"PATH": os.environ.get("PATH", "")}))
     env.update(
@@ -314,6 +322,7 @@ def run_container(
             "MLAPI_PORT": str(port),
             "MLAPI_MODEL_DIR": str(workdir / "var" / "models"),
             "MLAPI_CACHE_DIR": str(workdir / "var" / "cache"),
+            "MLAPI_TLS_DIR": str(mount_point(dockerfile, folder)),
             **(extra_env or {}),
         }
     )
@@ -328,7 +337,7 @@ def run_container(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    tls = "MLAPI_SSL_CERTFILE" in (extra_env or {})
+    tls = "MLAPI_SSL_CERTFILE" in env or Path(env["MLAPI_TLS_DIR"]).is_dir()
     return Container(
         process=process,
         env=env,
@@ -399,6 +408,30 @@ def test_healthcheck_passes_against_the_started_image_command_and_fails_once_it_
     assert stopped in (0, -signal.SIGTERM), f"exit {stopped} on SIGTERM:\n{container.output()}"
     # Docker's "unhealthy" is exit status 1 (2 is reserved).
     assert run_healthcheck(dockerfile, container.env, container.workdir).returncode == 1
+
+
+def test_mounted_certificates_turn_https_on_and_make_it_required(
+    dockerfile: Dockerfile, tmp_path: Path, tls_files: tuple[Path, Path, ssl.SSLContext]
+) -> None:
+    keyfile, certfile, client_context = tls_files
+    mounted = mount_point(dockerfile, tmp_path)
+    mounted.mkdir(parents=True)
+    shutil.copy(keyfile, mounted / "tls.key")
+    shutil.copy(certfile, mounted / "tls.crt")
+    container = run_container(dockerfile, tmp_path, verify=client_context)
+    try:
+        container.wait_until_ready()
+        healthy = run_healthcheck(dockerfile, container.env, container.workdir)
+        assert healthy.returncode == 0, f"{healthy.stderr}\n{container.output()}"
+        assert healthy.stdout.startswith("ready: https://")
+    finally:
+        container.stop()
+
+    # A mount without the certificate stops the start instead of serving plain HTTP.
+    (mounted / "tls.crt").unlink()
+    refused = run_container(dockerfile, tmp_path, verify=client_context)
+    assert refused.process.wait(timeout=STARTUP_SECONDS) == 2, refused.output()
+    assert "lacks tls.crt" in refused.output()
 
 
 class _Probe(http.server.BaseHTTPRequestHandler):

@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse
 from mlapi.api.access import SECURITY_SCHEMES, Access, rule_for
 from mlapi.api.errors import install_error_handlers
 from mlapi.api.guard import AccessMiddleware
-from mlapi.api.middleware import RequestLimitsMiddleware
+from mlapi.api.headers import install_browser_layers
+from mlapi.api.middleware import BodyReader, RequestLimitsMiddleware
 from mlapi.api.quick import QuickPredict
 from mlapi.api.routes import audit, health, jobs, models, predict, seed
 from mlapi.api.routes._responses import problems
@@ -74,11 +75,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service
     install_error_handlers(app)
-    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
+    bodies = BodyReader(settings.max_body_bytes, settings.body_timeout)
+    app.add_middleware(
+        RequestLimitsMiddleware, reader=bodies, max_json_depth=settings.max_json_depth
+    )
     # Outside the limits: it reads no more than they allow, and hands on anything in doubt.
-    app.add_middleware(QuickPredict, service=service, max_body_bytes=settings.max_body_bytes)
-    # Outermost: a request without the key it needs is refused before anything reads it.
+    app.add_middleware(QuickPredict, service=service, reader=bodies)
+    # Then: a request without the key it needs is refused before anything reads it.
     app.add_middleware(AccessMiddleware, access=access, service=service)
+    install_browser_layers(app, settings)  # outermost: keep it after every add_middleware
     routers = (seed.router, predict.router, models.router, jobs.router, audit.router, health.router)
     for router in routers:
         app.include_router(router)

@@ -10,6 +10,7 @@ than leaving the default in place unnoticed.
 
 import difflib
 import os
+import re
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -42,6 +43,13 @@ class LogLevel(StrEnum):
     WARNING = "warning"
     INFO = "info"
     DEBUG = "debug"
+
+
+class ErrorDetail(StrEnum):
+    """How much of the server's own failures error responses tell the client."""
+
+    SAFE = "safe"
+    FULL = "full"
 
 
 class Settings(Safeguards, BaseSettings):
@@ -170,6 +178,57 @@ class Settings(Safeguards, BaseSettings):
     dataset_max_rows: int = Field(
         default=1_000_000, ge=2, description="Most rows a data set's CSV file may have."
     )
+    require_tls: bool = Field(
+        default=False,
+        description="Whether `mlapi serve` refuses to start without a TLS key and certificate "
+        "(on in the container image when certificates are mounted at `tls_dir`).",
+    )
+    tls_dir: Path | None = Field(
+        default=None,
+        description="Folder where a key `tls.key` and certificate `tls.crt` may be mounted: "
+        "when it exists, `mlapi serve` requires TLS and serves with them, unless "
+        "`ssl_keyfile` and `ssl_certfile` name others.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (comma-separated, e.g. `https://app.example.org`; `*` for any) "
+        "whose browser pages may call the API. Empty: no CORS headers at all.",
+    )
+    max_json_depth: int = Field(
+        default=32,
+        ge=2,
+        le=1000,
+        description="Deepest nesting of arrays and objects accepted in a JSON body.",
+    )
+    body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client may take to send a request body, once its headers "
+        "are in; a slower one gets 408.",
+    )
+    error_detail: ErrorDetail = Field(
+        default=ErrorDetail.SAFE,
+        description="What error responses say of the server's own failures: `safe` gives a "
+        "summary and logs the rest (production); `full` adds the internal reason "
+        "(file paths, addresses, exception text), for development.",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends its origin as scheme://host[:port], nothing more: a path or a
+        # trailing slash would never match, and CORS would fail without a word.
+        for origin in origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example.org")
+        return origins
 
     @field_validator("dataset_allowed_networks", mode="before")
     @classmethod

@@ -1,11 +1,14 @@
 """Every malformed request gets the right 4xx and a problem body; none gets a 5xx."""
 
+import json
+import select
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, start_server
 
 GOOD_ROW = "[5.1, 3.5, 1.4, 0.2]"
 JSON = {"content-type": "application/json"}
@@ -207,3 +210,138 @@ def test_server_still_answers_after_the_hostile_table(shared_server: LiveServer)
             "/predict", content=b'{"data": [[5.1, 3.5, 1.4, 0.2]]}', headers=JSON
         )
     assert response.content == b'{"prediction":[0],"probability":[[1.0,0.0,0.0]]}'
+
+
+def _nested(depth: int) -> str:
+    return '{"data": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize("path", ["/predict", "/v1/predict", "/v1/train"])
+def test_json_nested_over_the_depth_limit_is_refused_before_parsing(
+    shared_server: LiveServer, path: str
+) -> None:
+    with shared_server.client() as client:
+        at_limit = client.post(path, content=_nested(32).encode(), headers=JSON)
+        over = client.post(path, content=_nested(33).encode(), headers=JSON)
+        huge = client.post(path, content=b"[" * 100_000, headers=JSON)
+    # 32 levels are parsed, and refused for what they hold; 33 are not parsed at all.
+    assert at_limit.status_code == 422, at_limit.text
+    for answer in (over, huge):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["type"] == "urn:mlapi:problem:json-too-deep"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(shared_server: LiveServer) -> None:
+    brackets = "[{" * 100 + '\\"' + "]}" * 100
+    body = json.dumps({"data": [[5.1, 3.5, 1.4, 0.2]], "note": brackets}).encode()
+    with shared_server.client() as client:
+        answer = client.post("/v1/predict", content=body, headers=JSON)
+    # Refused for the unknown field, not for its depth.
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["pointer"] == "#/note"
+
+
+# --- Answers before the body is in: size and slow clients, over a raw socket ---------------
+
+
+def _connect(server: LiveServer) -> socket.socket:
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=30)
+
+
+def _head(path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _read_answer(connection: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        assert chunk, f"closed without an answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    while len(body) < int(headers["content-length"]):
+        chunk = connection.recv(65536)
+        assert chunk, "closed in the middle of the answer"
+        body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("path", ["/predict", "/v1/train"])
+def test_413_arrives_before_the_client_has_sent_the_whole_body(
+    shared_server: LiveServer, path: str
+) -> None:
+    with _connect(shared_server) as announced, _connect(shared_server) as streamed:
+        # Announced too large: answered before a byte of the body is sent.
+        announced.sendall(_head(path, {"Content-Length": str(50 * MAX_BODY_BYTES)}))
+        status, headers, body = _read_answer(announced)
+        assert status == 413
+        assert headers["connection"] == "close"
+        # Streamed without a length: answered once over the limit, the body unfinished
+        # (the last chunk, which would end it, is never sent).
+        streamed.sendall(_head(path, {"Transfer-Encoding": "chunked"}))
+        chunk = b"[" + b" " * MAX_BODY_BYTES
+        streamed.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        status, _, body = _read_answer(streamed)
+        assert status == 413
+        assert json.loads(body)["type"] == "urn:mlapi:problem:content-too-large"
+
+
+BODY_TIMEOUT_SECONDS = 1
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server that gives clients one second to send a body."""
+    server = start_server(
+        tmp_path_factory.mktemp("impatient-server"),
+        extra_env={"MLAPI_BODY_TIMEOUT": str(BODY_TIMEOUT_SECONDS)},
+    )
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("path", ["/predict", "/v1/predict", "/v1/train"])
+def test_a_client_that_stalls_in_its_body_gets_408(impatient_server: LiveServer, path: str) -> None:
+    with _connect(impatient_server) as connection:
+        connection.sendall(_head(path, {"Content-Length": "100"}) + b'{"data": [[5.1')
+        status, headers, body = _read_answer(connection)
+    assert status == 408
+    assert headers["connection"] == "close"
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["type"] == "urn:mlapi:problem:request-timeout"
+
+
+def test_a_client_that_trickles_its_body_is_cut_off_although_bytes_keep_coming(
+    impatient_server: LiveServer,
+) -> None:
+    sent = 0
+    with _connect(impatient_server) as connection:
+        connection.sendall(_head("/predict", {"Content-Length": "100000"}) + b'{"data": [')
+        # One byte each 50 ms until the answer is there: 100000 would take over an hour.
+        while not select.select([connection], [], [], 0.05)[0]:
+            try:
+                connection.sendall(b" ")
+            except OSError:  # closed after answering: the answer is there to read
+                break
+            sent += 1
+            assert sent < 100_000, "the whole body went through without an answer"
+        status, _, body = _read_answer(connection)
+    assert status == 408, body
+    assert sent > 1
+
+
+def test_a_body_sent_in_time_in_pieces_is_answered(impatient_server: LiveServer) -> None:
+    body = b'{"data": [[5.1, 3.5, 1.4, 0.2]]}'
+    with _connect(impatient_server) as connection:
+        connection.sendall(_head("/predict", {"Content-Length": str(len(body))}) + body[:10])
+        connection.sendall(body[10:])
+        status, _, answer = _read_answer(connection)
+    assert (status, answer) == (200, b'{"prediction":[0],"probability":[[1.0,0.0,0.0]]}')

@@ -1,19 +1,27 @@
 """HTTPS with certificates made in the test: TLS 1.2+ only, no code change needed."""
 
+import os
+import shutil
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Certificates, LiveServer
+from tests.e2e.conftest import Certificates, LiveServer, free_port
 
 SETOSA = {"data": [[5.1, 3.5, 1.4, 0.2]]}
 
-# The tests make TLS 1.1 clients on purpose, to prove the server refuses them.
-pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1:DeprecationWarning")
+# The tests make TLS 1.0 and 1.1 clients on purpose, to prove the server refuses them.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning"),
+]
 
 
 def _handshake(url: str, context: ssl.SSLContext) -> str:
@@ -77,11 +85,10 @@ def test_modern_tls_versions_are_accepted(
 
 
 def _permissive_server(certificates: Certificates) -> tuple[int, threading.Thread]:
-    """A bare TLS server that accepts TLS 1.1, to prove the client can speak it."""
+    """A bare TLS server that takes any version and cipher, to prove what a client speaks."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificates.certfile, certificates.keyfile)
-    context.minimum_version = ssl.TLSVersion.TLSv1_1
-    context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.minimum_version = ssl.TLSVersion.TLSv1
     context.set_ciphers("ALL:@SECLEVEL=0")
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -100,18 +107,131 @@ def _permissive_server(certificates: Certificates) -> tuple[int, threading.Threa
     return port, thread
 
 
-def test_tls_1_1_handshake_is_refused(tls_server: LiveServer, certificates: Certificates) -> None:
-    legacy = _legacy_client(certificates, ssl.TLSVersion.TLSv1_1)
+def _require_client_speaks(certificates: Certificates, context: ssl.SSLContext) -> None:
+    """Skip unless ``context`` completes a handshake with a server that accepts anything.
+
+    So a refusal by mlapi's server is the server's doing, not the client's.
+    """
     port, thread = _permissive_server(certificates)
     try:
-        capable = _handshake(f"https://127.0.0.1:{port}", legacy) == "TLSv1.1"
-    except ssl.SSLError:
-        capable = False
-    thread.join(timeout=10)
-    if not capable:
-        pytest.skip("this OpenSSL build cannot speak TLS 1.1 even to a willing server")
+        _handshake(f"https://127.0.0.1:{port}", context)
+    except ssl.SSLError as error:
+        pytest.skip(f"this OpenSSL build cannot make that handshake at all: {error}")
+    finally:
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_tls_1_0_and_1_1_handshakes_are_refused(
+    tls_server: LiveServer, certificates: Certificates, version: ssl.TLSVersion
+) -> None:
+    legacy = _legacy_client(certificates, version)
+    _require_client_speaks(certificates, legacy)
     with pytest.raises(ssl.SSLError):
         _handshake(tls_server.url, legacy)
+    # The same client, allowed TLS 1.2, gets in.
+    legacy.maximum_version = ssl.TLSVersion.TLSv1_2
+    assert _handshake(tls_server.url, legacy) == "TLSv1.2"
+
+
+@pytest.mark.parametrize("mac", ["SHA", "SHA256"], ids=["cbc-sha1", "cbc-sha256"])
+def test_tls_1_2_cbc_ciphers_are_refused(
+    tls_server: LiveServer, certificates: Certificates, mac: str
+) -> None:
+    # CBC, not AEAD: Python's default list still takes it with SHA-256, and uvicorn's
+    # command-line default ("TLSv1") with SHA-1 too.
+    weak = _legacy_client(certificates, ssl.TLSVersion.TLSv1_2)
+    weak.set_ciphers(f"ECDHE-ECDSA-AES128-{mac}:ECDHE-RSA-AES128-{mac}:@SECLEVEL=0")
+    _require_client_speaks(certificates, weak)
+    with pytest.raises(ssl.SSLError):
+        _handshake(tls_server.url, weak)
+
+
+def test_tls_1_2_uses_an_aead_suite_with_forward_secrecy(
+    tls_server: LiveServer, certificates: Certificates
+) -> None:
+    # A client that offers everything gets one of the modern suites, chosen by the server.
+    client = _legacy_client(certificates, ssl.TLSVersion.TLSv1_2)
+    host, port = tls_server.url.removeprefix("https://").split(":")
+    with (
+        socket.create_connection((host, int(port)), timeout=10) as raw,
+        client.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        cipher = tls.cipher()
+    assert cipher is not None
+    assert cipher[0].startswith("ECDHE-")
+    assert "GCM" in cipher[0] or "CHACHA20" in cipher[0]
+
+
+def test_https_answers_carry_strict_transport_security(tls_server: LiveServer) -> None:
+    with tls_server.client() as client:
+        answers = [
+            client.post("/predict", json=SETOSA),  # the quick way
+            client.post("/predict", json={"data": [[1]]}),  # a problem from the route
+            client.get("/v1/health/live"),
+        ]
+    for answer in answers:
+        assert answer.headers["strict-transport-security"] == (
+            "max-age=31536000; includeSubDomains"
+        )
+
+
+def test_serve_refuses_to_start_without_tls_when_required(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLAPI_")}
+    env.update(MLAPI_REQUIRE_TLS="true", MLAPI_MODEL_DIR=str(tmp_path / "models"))
+    completed = subprocess.run(
+        [sys.executable, "-m", "mlapi", "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2, completed.stderr
+    assert "TLS is required (MLAPI_REQUIRE_TLS)" in completed.stderr
+    assert "MLAPI_SSL_KEYFILE" in completed.stderr
+    assert not (tmp_path / "models").exists()  # refused before anything started
+
+
+def test_serve_takes_key_and_certificate_mounted_in_the_tls_folder(
+    server_factory: Callable[..., LiveServer], certificates: Certificates, tmp_path: Path
+) -> None:
+    mounted = tmp_path / "tls"
+    mounted.mkdir()
+    shutil.copy(certificates.keyfile, mounted / "tls.key")
+    shutil.copy(certificates.certfile, mounted / "tls.crt")
+    server = server_factory(
+        certificates=certificates,  # the client's trust; the server finds its own files
+        command=["mlapi", "serve", "--host", "127.0.0.1", "--port", "{port}"],
+        extra_env={"MLAPI_TLS_DIR": str(mounted)},
+    )
+    with server.client() as client:
+        assert client.post("/predict", json=SETOSA).json()["prediction"] == [0]
+    legacy = _legacy_client(certificates, ssl.TLSVersion.TLSv1_1)
+    with pytest.raises(ssl.SSLError):
+        _handshake(server.url, legacy)
+
+
+def test_serve_refuses_to_start_with_a_tls_folder_lacking_the_certificate(
+    tmp_path: Path, certificates: Certificates
+) -> None:
+    mounted = tmp_path / "tls"
+    mounted.mkdir()
+    shutil.copy(certificates.keyfile, mounted / "tls.key")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLAPI_")}
+    env.update(MLAPI_TLS_DIR=str(mounted), MLAPI_MODEL_DIR=str(tmp_path / "models"))
+    completed = subprocess.run(
+        [sys.executable, "-m", "mlapi", "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2, completed.stderr
+    assert "lacks tls.crt" in completed.stderr
 
 
 def test_article_uvicorn_command_serves_https_without_code_change(

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from mlapi.api.headers import api_headers
 from mlapi.ml.errors import (
     DatasetError,
     DownloadError,
@@ -34,6 +35,7 @@ from mlapi.serving.errors import (
     TrainingFailedError,
     VersionInUseError,
 )
+from mlapi.settings import ErrorDetail, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -187,9 +189,21 @@ async def _bad_dataset(request: Request, error: Exception) -> ProblemResponse:
     return problem_response(422, "dataset-invalid", str(error), instance=request.url.path)
 
 
+def _full_detail(request: Request) -> bool:
+    settings: Settings = request.app.state.settings
+    return settings.error_detail is ErrorDetail.FULL
+
+
 async def _bad_model_file(request: Request, error: Exception) -> ProblemResponse:
+    # The reason names files and paths of the server's: the client's business only in
+    # development (error_detail "full").
     logger.error("model file refused: %s", error)
-    return problem_response(503, "model-file", str(error), instance=request.url.path)
+    detail = (
+        str(error)
+        if _full_detail(request)
+        else "The model file of this version cannot be used; the error is logged."
+    )
+    return problem_response(503, "model-file", detail, instance=request.url.path)
 
 
 async def _training_failed(request: Request, error: Exception) -> ProblemResponse:
@@ -242,8 +256,18 @@ async def _http_error(request: Request, error: Exception) -> ProblemResponse:
 
 async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    detail = "The server failed; the error is logged."
+    if _full_detail(request):
+        detail += f" {type(error).__name__}: {error}"
+    # Made outside every middleware (Starlette's ServerErrorMiddleware sends it): the
+    # security headers are added here.
+    headers = api_headers(https=request.url.scheme == "https")
     return problem_response(
-        500, "internal-error", "The server failed; the error is logged.", instance=request.url.path
+        500,
+        "internal-error",
+        detail,
+        instance=request.url.path,
+        headers={name.decode(): value.decode() for name, value in headers},
     )
 
 

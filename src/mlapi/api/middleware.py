@@ -1,11 +1,47 @@
-"""Request limits enforced before any route runs: body size (413) and media type (415)."""
+"""Request limits enforced before any route runs.
 
+Body size (413, counted while reading, so a client cannot make the server hold more),
+the time a client takes to send its body (408), media type (415) and JSON nesting depth
+(400, checked on the bytes before any parser recurses into them).
+
+There is no limit here on the time a client takes to send its *headers*: uvicorn reads
+them before the app sees the request and has no such timeout (only TLS handshakes have
+one, 60 seconds, and idle keep-alive connections one of 5). A reverse proxy in front
+should set one (nginx's ``client_header_timeout``); see the deployment guide.
+"""
+
+import asyncio
+import re
+from typing import Any
+
+import numpy as np
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mlapi.api.errors import problem_response
+from mlapi.api.errors import ProblemResponse, problem_response
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
+
+#: A JSON string, escapes included (the unrolled form: no backtracking per character).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+#: +1 for each byte that opens an array or object, -1 for each that closes one.
+_NESTING_STEP = np.zeros(256, dtype=np.int8)
+_NESTING_STEP[[ord("["), ord("{")]] = 1
+_NESTING_STEP[[ord("]"), ord("}")]] = -1
+
+
+def json_too_deep(body: bytes, limit: int) -> bool:
+    """Whether a JSON text nests arrays and objects more than ``limit`` deep.
+
+    Brackets inside strings do not count. Cheap for most bodies (two byte counts);
+    otherwise one regular expression and a running sum in numpy, never recursion.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    outside_strings = _JSON_STRING.sub(b"", body) if b'"' in body else body
+    steps = _NESTING_STEP[np.frombuffer(outside_strings, dtype=np.uint8)]
+    return bool(steps.size) and int(np.cumsum(steps, dtype=np.int32).max()) > limit
 
 
 def is_json(content_type: str | None) -> bool:
@@ -39,6 +75,77 @@ async def read_body(receive: Receive, limit: int) -> tuple[list[bytes], bool] | 
             return chunks, more_body
 
 
+class BodyTimeoutError(Exception):
+    """The client did not send its whole body in time."""
+
+
+class BodyReader:
+    """Read request bodies up to a size, cutting off clients that send them too slowly.
+
+    One timer per process, not one per request: each read records its deadline, and a
+    sweep every ``timeout / 4`` seconds (at most 1) while reads are in progress cancels
+    those that are late. The late read then raises :class:`BodyTimeoutError`; the cost on
+    a body that arrives at once is a dictionary entry.
+
+    Args:
+        max_bytes: Largest body read; a read stops as soon as it has more.
+        timeout: Seconds a client may take to send the whole body.
+    """
+
+    def __init__(self, max_bytes: int, timeout: float) -> None:
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+        self._tick = min(1.0, timeout / 4)
+        self._reading: dict[asyncio.Task[Any], float] = {}
+        self._late: set[asyncio.Task[Any]] = set()
+        self._sweep_loop: asyncio.AbstractEventLoop | None = None
+
+    async def read(self, receive: Receive) -> tuple[list[bytes], bool] | None:
+        """Read a body as :func:`read_body` does, within the time allowed.
+
+        Raises:
+            BodyTimeoutError: If the client took longer than ``timeout`` seconds.
+        """
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101 - an ASGI app runs in a task
+        loop = task.get_loop()
+        self._reading[task] = loop.time() + self.timeout
+        if self._sweep_loop is not loop:
+            self._sweep_loop = loop
+            loop.call_later(self._tick, self._sweep, loop)
+        try:
+            return await read_body(receive, self.max_bytes)
+        except asyncio.CancelledError:
+            if task not in self._late:
+                raise
+            self._late.discard(task)
+            task.uncancel()
+            raise BodyTimeoutError from None
+        finally:
+            del self._reading[task]
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for task, deadline in self._reading.items():
+            if deadline <= now and task not in self._late:
+                self._late.add(task)
+                task.cancel()  # raised at the read's await: the task is waiting there
+        if self._reading:
+            loop.call_later(self._tick, self._sweep, loop)
+        else:
+            self._sweep_loop = None
+
+    def timed_out(self, path: str) -> ProblemResponse:
+        """The 408 answer to a client whose body did not arrive in time."""
+        return problem_response(
+            408,
+            "request-timeout",
+            f"The body did not arrive within {self.timeout:g} seconds.",
+            instance=path,
+            headers={"Connection": "close"},
+        )
+
+
 def replay_body(chunks: list[bytes], more_body: bool, receive: Receive) -> Receive:
     """Give an app the body already read, then whatever more the client sends.
 
@@ -61,19 +168,22 @@ def replay_body(chunks: list[bytes], more_body: bool, receive: Receive) -> Recei
 
 
 class RequestLimitsMiddleware:
-    """Refuse request bodies that are too large or not JSON, with a problem response.
+    """Refuse request bodies that are too large, too slow, not JSON or nested too deep.
 
     The body is read here, up to the limit, and handed on to the app, so a client
     that lies about ``Content-Length`` or streams without one is caught the same way.
 
     Args:
         app: The application to protect.
-        max_body_bytes: Largest body accepted.
+        reader: Reads bodies within the size and time limits.
+        max_json_depth: Deepest nesting of arrays and objects accepted.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, reader: BodyReader, max_json_depth: int) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.reader = reader
+        self.max_body_bytes = reader.max_bytes
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the request, then pass it on with its buffered body.
@@ -100,7 +210,11 @@ class RequestLimitsMiddleware:
                 await self._too_large(scope, receive, send)
                 return
 
-        read = await read_body(receive, self.max_body_bytes)
+        try:
+            read = await self.reader.read(receive)
+        except BodyTimeoutError:
+            await self.reader.timed_out(path)(scope, receive, send)
+            return
         if read is None:
             return  # the client went away
         chunks, _ = read
@@ -119,7 +233,18 @@ class RequestLimitsMiddleware:
             await response(scope, receive, send)
             return
 
-        await self.app(scope, replay_body(chunks, False, receive), send)
+        body = b"".join(chunks)
+        if size and json_too_deep(body, self.max_json_depth):
+            response = problem_response(
+                400,
+                "json-too-deep",
+                f"The body nests arrays and objects over {self.max_json_depth} levels deep.",
+                instance=path,
+            )
+            await response(scope, receive, send)
+            return
+
+        await self.app(scope, replay_body([body], False, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(

@@ -15,7 +15,8 @@ compare the two ways byte for byte).
 Anything else, or anything in doubt (a query string, an unexpected header or key, a
 boolean, text, null, a number that is not finite, the wrong width, a model that takes
 text, a model not ready), goes to the FastAPI route untouched, with the body replayed,
-so it is answered or refused exactly as before. Nothing is refused here.
+so it is answered or refused exactly as before. Nothing is refused here, but a body
+that does not arrive within the time allowed (408, as the limits refuse it).
 """
 
 from collections.abc import Callable
@@ -24,7 +25,7 @@ import numpy as np
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mlapi.api.middleware import is_json, read_body, replay_body
+from mlapi.api.middleware import BodyReader, BodyTimeoutError, is_json, replay_body
 from mlapi.ml.rows import in_range
 from mlapi.serving.records import MAX_INTEGER, ArrayPredictions
 from mlapi.serving.service import Service
@@ -103,13 +104,15 @@ class QuickPredict:
     Args:
         app: The application, which answers everything else.
         service: The service layer that predicts.
-        max_body_bytes: Largest body read here; a larger one goes to the app to refuse.
+        reader: Reads bodies within the size and time limits; a larger body goes to the
+            app to refuse.
     """
 
-    def __init__(self, app: ASGIApp, service: Service, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, service: Service, reader: BodyReader) -> None:
         self.app = app
         self.service = service
-        self.max_body_bytes = max_body_bytes
+        self.reader = reader
+        self.max_body_bytes = reader.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a quick request, or hand it on as it came.
@@ -129,7 +132,11 @@ class QuickPredict:
         ):
             await self.app(scope, receive, send)
             return
-        read = await read_body(receive, self.max_body_bytes)
+        try:
+            read = await self.reader.read(receive)
+        except BodyTimeoutError:
+            await self.reader.timed_out(path)(scope, receive, send)
+            return
         if read is None:
             return  # the client went away
         chunks, more_body = read

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mlapi.cli.context import load_settings
+from mlapi.cli.tls import TLSRequiredError, harden, tls_files
 from mlapi.settings import LogLevel
 
 
@@ -36,7 +37,8 @@ def serve(
 
     Each option overrides the setting named in brackets. One worker is uvicorn's server in
     this process; several are forked by a supervisor from a process that loaded the model
-    first, so that they share it.
+    first, so that they share it. HTTPS takes TLS 1.2 or 1.3 with modern ciphers only
+    (:mod:`mlapi.cli.tls`); with ``MLAPI_REQUIRE_TLS`` it refuses to start without them.
     """
     import uvicorn
 
@@ -54,6 +56,13 @@ def serve(
     settings = load_settings(
         **{name: value for name, value in overrides.items() if value is not None}
     )
+    try:
+        files = tls_files(settings)
+    except TLSRequiredError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if files is not None:  # the files found in tls_dir, for the supervisor and its workers
+        settings = settings.model_copy(update={"ssl_keyfile": files[0], "ssl_certfile": files[1]})
     if settings.workers > 1:
         from mlapi.cli.supervisor import Supervisor
 
@@ -66,6 +75,7 @@ def serve(
         port=settings.port,
         ssl_keyfile=settings.ssl_keyfile,
         ssl_certfile=settings.ssl_certfile,
+        ssl_context_factory=harden if files else None,
         log_level=settings.log_level.value,
         server_header=False,
     )

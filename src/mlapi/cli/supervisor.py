@@ -15,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 from uvicorn.importer import import_from_string
 from uvicorn_worker import UvicornWorker
 
+from mlapi.cli.tls import harden
 from mlapi.settings import LogLevel, Settings
 
 #: Seconds a worker may go without a sign of life before the arbiter replaces it as hung.
@@ -34,6 +35,10 @@ class Worker(UvicornWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.config.server_header = False
+        # gunicorn's keyfile and certfile reach uvicorn's config; the floor and the
+        # ciphers are set on the context as with one worker.
+        if self.config.is_ssl:
+            self.config.ssl_context_factory = harden
         # uvicorn gives its sign of life once `timeout_notify` has passed since the last:
         # equal to the arbiter's timeout, the arbiter could kill a healthy worker first.
         self.config.timeout_notify = self.timeout / 3

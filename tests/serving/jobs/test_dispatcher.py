@@ -20,7 +20,7 @@ from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.records import JobState, TrainingJob
 from mlapi.serving.registry import Registry
 from mlapi.serving.tables import TrainingJobRow, utc_now
-from mlapi.settings import Settings
+from mlapi.settings import ErrorDetail, Settings
 from tests.serving.specs import boosting_spec, training_spec
 
 #: Safety net for a job to finish (spawning a process and importing scikit-learn included).
@@ -127,7 +127,9 @@ def test_job_whose_activation_fails_is_failed_naming_its_version(
     async def refuse(version: int, activated_by: str) -> None:
         raise RuntimeError("no activations today")
 
-    done = asyncio.run(_one_job(registry_settings, jobs, refuse))
+    # With full error detail the job says why; with safe (the default), only the log does.
+    settings = registry_settings.model_copy(update={"error_detail": ErrorDetail.FULL})
+    done = asyncio.run(_one_job(settings, jobs, refuse))
 
     assert done.state is JobState.FAILED
     assert done.error is not None
@@ -324,7 +326,8 @@ def test_a_job_whose_success_cannot_be_recorded_is_failed_naming_its_version(
         await to_thread.run_sync(registry.activate, version, activated_by)
 
     async def scenario() -> TrainingJob:
-        dispatcher = InlineDispatcher(registry_settings, jobs, activate)
+        settings = registry_settings.model_copy(update={"error_detail": ErrorDetail.FULL})
+        dispatcher = InlineDispatcher(settings, jobs, activate)
         job = jobs.create(training_spec(), worker=dispatcher.claimant)
         dispatcher.submit(job)
         return await _finished(jobs, job.id)

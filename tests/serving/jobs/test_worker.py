@@ -1,10 +1,11 @@
 """What runs in a training process: one job from its row to a registered version."""
 
+from mlapi.ml.errors import DatasetError, ModelFileError
 from mlapi.serving.jobs.store import JobStore
-from mlapi.serving.jobs.worker import FIT_SHARE, execute_job
+from mlapi.serving.jobs.worker import FIT_SHARE, describe, execute_job
 from mlapi.serving.records import JobState
 from mlapi.serving.registry import Registry
-from mlapi.settings import Settings
+from mlapi.settings import ErrorDetail, Settings
 from tests.serving.specs import training_spec
 
 
@@ -80,3 +81,14 @@ def test_execute_job_of_unknown_job_returns_none(
 ) -> None:
     assert execute_job("no-such-job", registry_settings.model_dump_json()) is None
     assert jobs.page().total == 0
+
+
+def test_a_job_error_names_the_server_s_own_failures_only_with_full_detail() -> None:
+    internal = OSError(2, "No such file or directory", "/srv/mlapi/models/versions/x.skops")
+    model_file = ModelFileError("model file /srv/mlapi/models/versions/x.skops cannot be read")
+    for error in (internal, model_file):
+        assert "/srv/mlapi" not in describe(error, ErrorDetail.SAFE)
+        assert "/srv/mlapi" in describe(error, ErrorDetail.FULL)
+    # The request's own data set: what is wrong with it is the client's to know.
+    refused = DatasetError("the CSV needs at least two rows")
+    assert describe(refused, ErrorDetail.SAFE) == "the CSV needs at least two rows"

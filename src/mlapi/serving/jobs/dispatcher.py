@@ -32,7 +32,7 @@ from mlapi.serving.jobs.worker import (
     warm_up,
 )
 from mlapi.serving.records import JobState, TrainingJob
-from mlapi.settings import Settings
+from mlapi.settings import ErrorDetail, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ logger = logging.getLogger(__name__)
 Activate = Callable[[int, str], Awaitable[object]]
 
 
-async def finish_job(jobs: JobStore, job: TrainingJob, version: int, activate: Activate) -> None:
+async def finish_job(
+    jobs: JobStore, job: TrainingJob, version: int, activate: Activate, detail: ErrorDetail
+) -> None:
     """Finish a job that registered its version: activate it if asked, then mark it succeeded.
 
     The one place a job is finished. If activating it or recording its success fails, the
@@ -51,6 +53,7 @@ async def finish_job(jobs: JobStore, job: TrainingJob, version: int, activate: A
         job: The job as claimed; its ``activate`` says whether to activate the version.
         version: The version it registered.
         activate: Serves the version from the dispatching process and records it active.
+        detail: How much of a failure the job's error tells (:func:`describe`).
     """
     step = "activate it"
     try:
@@ -69,7 +72,7 @@ async def finish_job(jobs: JobStore, job: TrainingJob, version: int, activate: A
         await to_thread.run_sync(
             jobs.fail,
             job.id,
-            f"registered version {version} but could not {step}: {describe(error)}",
+            f"registered version {version} but could not {step}: {describe(error, detail)}",
         )
 
 
@@ -242,12 +245,13 @@ class PoolDispatcher:
             return
         except Exception as error:
             logger.exception("could not run training job %s", job.id)
-            await to_thread.run_sync(self._jobs.fail, job.id, describe(error))
+            detail = self._settings.error_detail
+            await to_thread.run_sync(self._jobs.fail, job.id, describe(error, detail))
             return
         finally:
             self._wakeup.set()
         if version is not None:
-            await finish_job(self._jobs, job, version, self._activate)
+            await finish_job(self._jobs, job, version, self._activate, self._settings.error_detail)
 
 
 class InlineDispatcher:
@@ -264,6 +268,7 @@ class InlineDispatcher:
 
     def __init__(self, settings: Settings, jobs: JobStore, activate: Activate) -> None:
         self._settings_json = settings.model_dump_json()
+        self._detail = settings.error_detail
         self._jobs = jobs
         self._activate = activate
         self.claimant = _worker_id("cli")
@@ -286,7 +291,7 @@ class InlineDispatcher:
         try:
             version = await to_thread.run_sync(execute_job, job.id, self._settings_json)
             if version is not None:
-                await finish_job(self._jobs, job, version, self._activate)
+                await finish_job(self._jobs, job, version, self._activate, self._detail)
         except Exception as error:  # nothing here sweeps: a job left running would never end
             logger.exception("could not run training job %s", job.id)
-            await to_thread.run_sync(self._jobs.fail, job.id, describe(error))
+            await to_thread.run_sync(self._jobs.fail, job.id, describe(error, self._detail))

@@ -13,12 +13,12 @@ import threading
 import traceback
 from collections.abc import Callable
 
-from mlapi.ml import MlapiError
+from mlapi.ml import MlapiError, ModelFileError
 from mlapi.serving.database import make_engine
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.registry import Registry
 from mlapi.serving.training import train_model
-from mlapi.settings import Settings
+from mlapi.settings import ErrorDetail, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def execute_job(
             logger.info("training job %s failed: %s", job_id, error)
         else:
             logger.exception("training job %s failed", job_id)
-        jobs.fail(job_id, describe(error))
+        jobs.fail(job_id, describe(error, settings.error_detail))
         return None
     finally:
         stop.set()
@@ -86,12 +86,19 @@ def warm_up() -> None:
     """Do nothing, in a fresh training process: importing this module is the work."""
 
 
-def describe(error: BaseException) -> str:
-    """Say what went wrong, for a job's error field.
+def describe(error: BaseException, detail: ErrorDetail) -> str:
+    """Say what went wrong, for a job's error field, which clients read.
+
+    Args:
+        error: The failure, already logged.
+        detail: With ``safe``, a failure of the server's own (not about the request or
+            its data) is only named as such: its text may hold paths or addresses.
 
     Returns:
         One line for domain errors; the exception's type and message otherwise.
     """
-    if isinstance(error, MlapiError):
+    if isinstance(error, MlapiError) and not isinstance(error, ModelFileError):
         return str(error)
+    if detail is ErrorDetail.SAFE:
+        return "the server failed; the error is logged"
     return "".join(traceback.format_exception_only(error)).strip()

@@ -1,0 +1,170 @@
+"""Security headers on every response, and CORS when origins are configured.
+
+Every answer carries ``X-Content-Type-Options: nosniff``, ``Cache-Control: no-store``
+(a prediction, a model version or a job is never for a shared cache),
+``Referrer-Policy: no-referrer``, ``X-Frame-Options: DENY`` and a content security policy;
+over TLS, ``Strict-Transport-Security`` too. The API's answers are JSON that no browser
+should run or frame, so their policy allows nothing. The documentation pages (``/docs``,
+``/redoc``) load Swagger UI and ReDoc from their CDN and run one inline script: their
+policy allows those hosts and, by its SHA-256, exactly the inline script the page holds,
+computed from the page itself so that it follows whatever FastAPI renders.
+
+The header lists are built once; per request the middleware only picks one and appends it.
+"""
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mlapi.settings import Settings
+
+Header = tuple[bytes, bytes]
+
+#: Over HTTPS only: browsers then refuse plain HTTP to this host for a year.
+HSTS: Header = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+_COMMON: list[Header] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+#: The API's own answers: JSON, nothing to load, run or frame.
+API_POLICY = b"default-src 'none'; frame-ancestors 'none'"
+
+#: Where FastAPI's documentation pages load Swagger UI, ReDoc, fonts and icons from.
+_CDN = "https://cdn.jsdelivr.net"
+_PAGE_POLICY = (
+    "default-src 'none'; "
+    f"script-src {_CDN}{{scripts}}; "
+    # Both renderers set styles inline as they build the page.
+    f"style-src {_CDN} https://fonts.googleapis.com 'unsafe-inline'; "
+    "font-src https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "connect-src 'self'; "  # the OpenAPI document, and Swagger UI's "Try it out"
+    "worker-src blob:; "  # ReDoc's search
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+
+
+def api_headers(https: bool) -> list[Header]:
+    """The security headers of an API answer.
+
+    Args:
+        https: Whether the request came over TLS (adds ``Strict-Transport-Security``).
+    """
+    return [*_COMMON, (b"content-security-policy", API_POLICY), *([HSTS] if https else [])]
+
+
+def page_policy(html: bytes) -> bytes:
+    """The content security policy of a documentation page: its inline scripts by hash.
+
+    Args:
+        html: The page as served.
+    """
+    hashes = "".join(
+        f" 'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    return _PAGE_POLICY.format(scripts=hashes).encode()
+
+
+class SecurityHeaders:
+    """Add the security headers to every HTTP response of ``app``.
+
+    Args:
+        app: The application.
+        pages: Paths of the HTML documentation pages, which get the page policy.
+    """
+
+    def __init__(self, app: ASGIApp, pages: Iterable[str]) -> None:
+        self.app = app
+        self.pages = frozenset(pages)
+        self._http = api_headers(https=False)
+        self._https = api_headers(https=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the response it gets.
+
+        Args:
+            scope: The ASGI connection scope.
+            receive: Reads request messages.
+            send: Sends response messages.
+        """
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] in self.pages:
+            await self._page(scope, receive, send)
+            return
+        extra = self._https if scope["scheme"] == "https" else self._http
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A page is small: hold it back whole, to hash the inline scripts it holds.
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def send_page(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            page = b"".join(body)
+            policy = [(b"content-security-policy", page_policy(page))]
+            common = [*_COMMON, *([HSTS] if scope["scheme"] == "https" else [])]
+            start["headers"] = [*start.get("headers", ()), *common, *policy]
+            await send(start)
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, send_page)
+
+
+def install_browser_layers(app: FastAPI, settings: Settings) -> None:
+    """Add CORS (if origins are configured) and then the security headers, outermost.
+
+    Call it after every other ``add_middleware``: the last added runs first, so that
+    CORS answers preflight requests before any key check, and every answer, the quick
+    predictions' too, gets the headers. (The 500 answer to an unexpected error is made
+    outside all middleware; :mod:`mlapi.api.errors` adds the headers to it.)
+
+    CORS is off unless ``cors_origins`` names origins: then their pages may call every
+    route with the methods the API uses and the headers that carry a body's type and an
+    API key, and read the headers a client needs (``Location``, ``Retry-After``,
+    ``WWW-Authenticate``).
+
+    Args:
+        app: The application.
+        settings: Where ``cors_origins`` comes from.
+    """
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            expose_headers=["Location", "Retry-After", "WWW-Authenticate"],
+            max_age=600,
+        )
+    pages = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]
+    app.add_middleware(SecurityHeaders, pages=[page for page in pages if page])
