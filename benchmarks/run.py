@@ -206,19 +206,26 @@ def prepare_models(scratch: Path) -> dict[str, tuple[Path, Path]]:
 
 
 def servers_for(
-    models: dict[str, tuple[Path, Path]], against: Path | None, label: str | None
+    models: dict[str, tuple[Path, Path]],
+    against: Path | None,
+    label: str | None,
+    algorithms: list[str] | None = None,
 ) -> list[Server]:
     """Every server of a round: the article's app and mlapi per algorithm, then the ceiling."""
     servers = []
     for algorithm, (model, folder) in models.items():
+        if algorithms and algorithm not in algorithms:
+            continue
         servers.append(
             Server(ARTICLE, algorithm, "benchmarks.seed_app:app", {"BENCH_MODEL": str(model)})
         )
         env = {**LIMITS, "MLAPI_MODEL_DIR": str(folder)}
         servers.append(Server(MLAPI, algorithm, "mlapi.main:app", env))
         if against is not None:
+            # A folder of its own: an older revision may not know the registry's schema.
+            own = {**env, "MLAPI_MODEL_DIR": f"{folder}-against"}
             servers.append(
-                Server(f"mlapi @ {label}", algorithm, "mlapi.main:app", env, against / "src")
+                Server(f"mlapi @ {label}", algorithm, "mlapi.main:app", own, against / "src")
             )
     servers.append(Server(CEILING, None, "benchmarks.ceiling_app:app"))
     return servers
@@ -232,6 +239,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--no-large", action="store_true", help="single rows only")
     parser.add_argument("--against", metavar="REV", help="also run mlapi as of this revision")
+    parser.add_argument(
+        "--algorithms",
+        nargs="+",
+        choices=["decision_tree", "gradient_boosting"],
+        help="only these (with --against a revision older than the registry's schema, "
+        "decision_tree: its server starts on an empty folder of its own)",
+    )
     options = parser.parse_args()
     wrk = ensure_wrk()
     samples: dict[str, list[dict]] = {}
@@ -251,7 +265,7 @@ def main() -> None:
                 [*git, "worktree", "add", "--detach", str(tree), options.against], check=True
             )
         try:
-            servers = servers_for(models, tree, options.against)
+            servers = servers_for(models, tree, options.against, options.algorithms)
             for number in range(options.rounds):
                 run_round(wrk, servers, options, bodies, models, samples, scratch / str(number))
         finally:
@@ -319,6 +333,8 @@ def report(
     ]
     for algorithm in ALGORITHMS:
         for load_name in [f"c={c}" for c in options.connections] + list(bodies):
+            if f"{ARTICLE} ({algorithm})|{load_name}" not in samples:
+                continue  # an algorithm left out with --algorithms
             article = _median(samples, f"{ARTICLE} ({algorithm})|{load_name}", "rps")
             ceiling_key = f"{CEILING}|{load_name}"
             ceiling = _median(samples, ceiling_key, "rps") if ceiling_key in samples else None

@@ -176,12 +176,17 @@ def test_https_answers_carry_strict_transport_security(tls_server: LiveServer) -
         )
 
 
-def test_serve_refuses_to_start_without_tls_when_required(tmp_path: Path) -> None:
+def _refused_start(folder: Path, **settings: str) -> str:
+    """Run ``mlapi serve`` with these ``MLAPI_*`` settings, expect it to refuse to start.
+
+    Returns:
+        What it printed on stderr.
+    """
     env = {name: value for name, value in os.environ.items() if not name.startswith("MLAPI_")}
-    env.update(MLAPI_REQUIRE_TLS="true", MLAPI_MODEL_DIR=str(tmp_path / "models"))
+    env.update(settings, MLAPI_MODEL_DIR=str(folder / "models"))
     completed = subprocess.run(
         [sys.executable, "-m", "mlapi", "serve", "--port", str(free_port())],
-        cwd=tmp_path,
+        cwd=folder,
         env=env,
         capture_output=True,
         text=True,
@@ -189,8 +194,13 @@ def test_serve_refuses_to_start_without_tls_when_required(tmp_path: Path) -> Non
         check=False,
     )
     assert completed.returncode == 2, completed.stderr
-    assert "TLS is required (MLAPI_REQUIRE_TLS)" in completed.stderr
-    assert "MLAPI_SSL_KEYFILE" in completed.stderr
+    return completed.stderr
+
+
+def test_serve_refuses_to_start_without_tls_when_required(tmp_path: Path) -> None:
+    stderr = _refused_start(tmp_path, MLAPI_REQUIRE_TLS="true")
+    assert "TLS is required (MLAPI_REQUIRE_TLS)" in stderr
+    assert "MLAPI_SSL_KEYFILE" in stderr
     assert not (tmp_path / "models").exists()  # refused before anything started
 
 
@@ -219,19 +229,8 @@ def test_serve_refuses_to_start_with_a_tls_folder_lacking_the_certificate(
     mounted = tmp_path / "tls"
     mounted.mkdir()
     shutil.copy(certificates.keyfile, mounted / "tls.key")
-    env = {name: value for name, value in os.environ.items() if not name.startswith("MLAPI_")}
-    env.update(MLAPI_TLS_DIR=str(mounted), MLAPI_MODEL_DIR=str(tmp_path / "models"))
-    completed = subprocess.run(
-        [sys.executable, "-m", "mlapi", "serve", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 2, completed.stderr
-    assert "lacks tls.crt" in completed.stderr
+
+    assert "lacks tls.crt" in _refused_start(tmp_path, MLAPI_TLS_DIR=str(mounted))
 
 
 def test_article_uvicorn_command_serves_https_without_code_change(
