@@ -61,6 +61,11 @@ class Settings(Safeguards, BaseSettings):
     port: int = Field(default=8888, ge=1, le=65535, description="TCP port of the server.")
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
     log_level: LogLevel = Field(default=LogLevel.INFO, description="Least severe level logged.")
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry traces, metrics and logs, through the "
+        "globally configured providers (off: it costs time on every request).",
+    )
     model_dir: str = Field(
         default="var/models",
         description="Model store: a folder, or an fsspec URL such as `s3://bucket/models`.",

@@ -103,6 +103,16 @@ def test_a_key_in_the_query_string_is_not_read(keyed: LiveServer) -> None:
     assert_problem(answer, 401, "unauthorized")
 
 
+def test_an_undeclared_method_gets_405_not_a_key_refusal(keyed: LiveServer) -> None:
+    # Found by schemathesis: unknown methods fell under the predict rule and got 401,
+    # where the document promises 405; no route runs for them, so no key is asked.
+    with keyed.client() as client:
+        answers = [client.request("TRACE", path) for path in ("/v1/predict", "/v1/health/live")]
+
+    for answer in answers:
+        assert_problem(answer, 405, "method-not-allowed")
+
+
 def test_probes_and_documentation_stay_open(keyed: LiveServer) -> None:
     with keyed.client() as client:
         for path in ("/v1/health/live", "/v1/health/ready", "/docs", "/openapi.json"):
