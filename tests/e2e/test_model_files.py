@@ -78,9 +78,14 @@ def test_damaged_active_file_is_refused_and_the_last_good_version_serves(
 
 @pytest.fixture(scope="module")
 def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server that refuses versions made by other library versions than its own."""
+    """A server that refuses versions made by other library versions than its own.
+
+    It answers with the full reason of a refusal (``MLAPI_ERROR_DETAIL=full``), which the
+    tests read; that the default hides it is ``test_error_detail.py``'s to show.
+    """
     server = start_server(
-        tmp_path_factory.mktemp("refusing"), extra_env={"MLAPI_LIBRARY_MISMATCH": "refuse"}
+        tmp_path_factory.mktemp("refusing"),
+        extra_env={"MLAPI_LIBRARY_MISMATCH": "refuse", "MLAPI_ERROR_DETAIL": "full"},
     )
     yield server
     server.stop()
