@@ -17,6 +17,7 @@ Writing is atomic: a temporary file in the same folder, fsync, rename.
 import hashlib
 import os
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Collection
 from importlib import resources
@@ -30,6 +31,11 @@ from mlapi.ml.errors import ModelFileError
 
 #: Bumped when the layout of the saved dictionary changes.
 FORMAT_VERSION = 1
+
+#: One skops load at a time per process: CPython 3.11 before 3.11.8 can fail a load that
+#: runs beside another in a thread ("AST constructor recursion depth mismatch",
+#: python/cpython#106905). Loads are rare; waiting costs nothing that matters.
+_LOADING = threading.Lock()
 
 #: Types, beyond skops' own safe defaults, that files of decision trees and gradient
 #: boosting (the article's two algorithms, and the bundled model) hold.
@@ -140,7 +146,8 @@ def loads(data: bytes, trusted: Collection[str]) -> tuple[Any, dict[str, Any]]:
     try:
         # skops lists the file's types and refuses any outside the allow-list before it
         # builds a single object.
-        payload = sio.loads(data, trusted=sorted(trusted))
+        with _LOADING:
+            payload = sio.loads(data, trusted=sorted(trusted))
     except UntrustedTypesFoundException as error:
         refused = ", ".join(sorted(set(file_types(data)) - set(trusted)))
         raise ModelFileError(f"model file names untrusted types, refused: {refused}") from error

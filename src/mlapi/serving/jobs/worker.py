@@ -66,6 +66,8 @@ def execute_job(
         beating.start()
         classifier = train_model(settings, job, progress=report)
         version = registry.register(classifier, created_by=job.created_by)
+        stop.set()  # a last heartbeat (progress 0.9) must not land after the version's 1.0
+        beating.join()
         jobs.record_version(job_id, version.version)
         return version.version
     except Exception as error:
