@@ -51,7 +51,7 @@ hadolint: install-dev ## Lint the Dockerfile (hadolint from PyPI; no Docker need
 	$(BIN)/hadolint --failure-threshold style Dockerfile
 
 pytest: install-dev ## The test suite with coverage of src/, on SQLite and a throwaway PostgreSQL
-	PYTEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term
+	PYTEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term --durations=20
 
 docs: $(VENV)/.installed-docs ## Build the HTML docs into docs/_build/html (warnings are errors)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
