@@ -89,7 +89,8 @@ class AccessMiddleware:
                     await self._audit(scope, rule.action, 429, key_name, source, target, None)
                 await response(scope, receive, send)
                 return
-        if rule.action is None:
+        action = rule.action
+        if action is None:
             await self.app(scope, receive, send)
             return
 
@@ -104,7 +105,7 @@ class AccessMiddleware:
                 else None
             )
             await self._audit(
-                scope, rule.action or "", answered["status"], key_name, source, job or target, None
+                scope, action, answered["status"], key_name, source, job or target, None
             )
 
         async def observed(message: Message) -> None:

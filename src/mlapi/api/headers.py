@@ -55,13 +55,17 @@ _PAGE_POLICY = (
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 
+def _common(https: bool) -> list[Header]:
+    return [*_COMMON, HSTS] if https else list(_COMMON)
+
+
 def api_headers(https: bool) -> list[Header]:
     """The security headers of an API answer.
 
     Args:
         https: Whether the request came over TLS (adds ``Strict-Transport-Security``).
     """
-    return [*_COMMON, (b"content-security-policy", API_POLICY), *([HSTS] if https else [])]
+    return [*_common(https), (b"content-security-policy", API_POLICY)]
 
 
 def page_policy(html: bytes) -> bytes:
@@ -132,7 +136,7 @@ class SecurityHeaders:
                 return
             page = b"".join(body)
             policy = [(b"content-security-policy", page_policy(page))]
-            common = [*_COMMON, *([HSTS] if scope["scheme"] == "https" else [])]
+            common = _common(scope["scheme"] == "https")
             start["headers"] = [*start.get("headers", ()), *common, *policy]
             await send(start)
             await send({"type": "http.response.body", "body": page})

@@ -75,17 +75,13 @@ async def read_body(receive: Receive, limit: int) -> tuple[list[bytes], bool] | 
             return chunks, more_body
 
 
-class BodyTimeoutError(Exception):
-    """The client did not send its whole body in time."""
-
-
 class BodyReader:
     """Read request bodies up to a size, cutting off clients that send them too slowly.
 
     One timer per process, not one per request: each read records its deadline, and a
     sweep every ``timeout / 4`` seconds (at most 1) while reads are in progress cancels
-    those that are late. The late read then raises :class:`BodyTimeoutError`; the cost on
-    a body that arrives at once is a dictionary entry.
+    those that are late. A late client is answered 408; the cost on a body that arrives
+    at once is a dictionary entry.
 
     Args:
         max_bytes: Largest body read; a read stops as soon as it has more.
@@ -100,11 +96,14 @@ class BodyReader:
         self._late: set[asyncio.Task[Any]] = set()
         self._sweep_loop: asyncio.AbstractEventLoop | None = None
 
-    async def read(self, receive: Receive) -> tuple[list[bytes], bool] | None:
+    async def read(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[list[bytes], bool] | None:
         """Read a body as :func:`read_body` does, within the time allowed.
 
-        Raises:
-            BodyTimeoutError: If the client took longer than ``timeout`` seconds.
+        Returns:
+            What :func:`read_body` returns; None also when the client took longer than
+            ``timeout`` seconds, which has been answered 408 (the connection closes).
         """
         task = asyncio.current_task()
         assert task is not None  # noqa: S101 - an ASGI app runs in a task
@@ -120,9 +119,10 @@ class BodyReader:
                 raise
             self._late.discard(task)
             task.uncancel()
-            raise BodyTimeoutError from None
         finally:
             del self._reading[task]
+        await self._timed_out(scope["path"])(scope, receive, send)
+        return None
 
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
@@ -135,8 +135,7 @@ class BodyReader:
         else:
             self._sweep_loop = None
 
-    def timed_out(self, path: str) -> ProblemResponse:
-        """The 408 answer to a client whose body did not arrive in time."""
+    def _timed_out(self, path: str) -> ProblemResponse:
         return problem_response(
             408,
             "request-timeout",
@@ -210,13 +209,9 @@ class RequestLimitsMiddleware:
                 await self._too_large(scope, receive, send)
                 return
 
-        try:
-            read = await self.reader.read(receive)
-        except BodyTimeoutError:
-            await self.reader.timed_out(path)(scope, receive, send)
-            return
+        read = await self.reader.read(scope, receive, send)
         if read is None:
-            return  # the client went away
+            return  # the client went away, or was too slow and is answered
         chunks, _ = read
         size = sum(map(len, chunks))
         if size > self.max_body_bytes:

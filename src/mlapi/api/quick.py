@@ -25,7 +25,7 @@ import numpy as np
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mlapi.api.middleware import BodyReader, BodyTimeoutError, is_json, replay_body
+from mlapi.api.middleware import BodyReader, is_json, replay_body
 from mlapi.ml.rows import in_range
 from mlapi.serving.records import MAX_INTEGER, ArrayPredictions
 from mlapi.serving.service import Service
@@ -132,13 +132,9 @@ class QuickPredict:
         ):
             await self.app(scope, receive, send)
             return
-        try:
-            read = await self.reader.read(receive)
-        except BodyTimeoutError:
-            await self.reader.timed_out(path)(scope, receive, send)
-            return
+        read = await self.reader.read(scope, receive, send)
         if read is None:
-            return  # the client went away
+            return  # the client went away, or was too slow and is answered
         chunks, more_body = read
         body = b"".join(chunks)
         if len(body) > self.max_body_bytes:  # the app refuses it, reading the rest
