@@ -18,11 +18,14 @@ from mlapi.api.errors import install_error_handlers
 from mlapi.api.guard import AccessMiddleware
 from mlapi.api.headers import install_browser_layers
 from mlapi.api.middleware import BodyReader, RequestLimitsMiddleware
+from mlapi.api.observe import Observe
 from mlapi.api.quick import QuickPredict
-from mlapi.api.routes import audit, health, jobs, models, predict, seed
+from mlapi.api.routes import audit, health, jobs, metrics, models, predict, seed
 from mlapi.api.routes._responses import problems
 from mlapi.api.schemas import Problem
 from mlapi.keys import Scope
+from mlapi.logs import configure as configure_logging
+from mlapi.metrics import Metrics
 from mlapi.serving.service import Service
 from mlapi.settings import Settings
 
@@ -53,8 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ``/v1/health/ready`` answers 200 from then on.
     """
     settings = settings or Settings()
-    _configure_logging(settings)
-    service = Service(settings)
+    configure_logging(settings.log_level.value, settings.log_format)
+    service = Service(settings, metrics=Metrics(settings.metrics_dir))
     access = Access(settings)
 
     @asynccontextmanager
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         async with service.running():
             yield
+        service.metrics.flush()  # the last second's counts, before the process ends
 
     app = FastAPI(
         title="MLAPI Template",
@@ -91,8 +95,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(QuickPredict, service=service, reader=bodies)
     # Then: a request without the key it needs is refused before anything reads it.
     app.add_middleware(AccessMiddleware, access=access, service=service)
-    install_browser_layers(app, settings)  # outermost: keep it after every add_middleware
-    routers = (seed.router, predict.router, models.router, jobs.router, audit.router, health.router)
+    install_browser_layers(app, settings)  # keep it after every add_middleware but the last
+    # Outermost: every answer gets the request id, and is counted and logged.
+    app.add_middleware(
+        Observe, metrics=service.metrics, routes=app.router.routes, access_log=settings.access_log
+    )
+    routers = (
+        seed.router,
+        predict.router,
+        models.router,
+        jobs.router,
+        audit.router,
+        health.router,
+        metrics.router,
+    )
     for router in routers:
         app.include_router(router)
 
@@ -155,17 +171,6 @@ def _declare_security(document: dict[str, Any], access: Access) -> None:
             responses = operation.setdefault("responses", {})
             for status, response in problems(*statuses).items():
                 responses.setdefault(str(status), response)
-
-
-def _configure_logging(settings: Settings) -> None:
-    # uvicorn configures only its own loggers; give mlapi's the same place and level.
-    package_logger = logging.getLogger("mlapi")
-    package_logger.setLevel(settings.log_level.value.upper())
-    if not package_logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-        package_logger.addHandler(handler)
-        package_logger.propagate = False
 
 
 app = create_app()

@@ -27,6 +27,7 @@ from pydantic_settings import (
 
 from mlapi.ml.archives import ExtractionLimits
 from mlapi.ml.estimators import CATALOGUE, DEFAULT_ALGORITHM, get_estimator
+from mlapi.observability import Observability
 from mlapi.safeguards import Safeguards
 
 #: Environment variable naming the configuration file.
@@ -52,8 +53,8 @@ class ErrorDetail(StrEnum):
     FULL = "full"
 
 
-class Settings(Safeguards, BaseSettings):
-    """Every setting of the service, CLI and training code (the safeguards' come first)."""
+class Settings(Safeguards, Observability, BaseSettings):
+    """Every setting of the service, CLI and training code (the mixins' come first)."""
 
     model_config = SettingsConfigDict(env_prefix="MLAPI_", extra="forbid", frozen=True)
 

@@ -20,7 +20,7 @@ from mlapi.serving.store import ModelStore
 from mlapi.serving.tables import utc_now
 
 #: The newest migration.
-HEAD = "0004"
+HEAD = "0005"
 
 TABLES = {
     "model_versions",
@@ -256,6 +256,7 @@ def test_upgrade_from_revision_0001_keeps_every_version_loadable(
         assert [a.activated_by for a in registry.activations()] == ["an earlier mlapi"]
         job = JobStore(engine).get("j")
         assert (job.model_version, job.dataset) == (1, DatasetSource(name="iris"))
+        assert job.request_id is None  # queued before jobs kept their request's id
         assert (version.feature_types, version.dataset_url, version.dataset_sha256) == (
             ["number"] * 4,
             None,

@@ -66,6 +66,8 @@ class Rule:
 _OPEN = Rule(None)
 _PROBE = Rule(None, limited=False)
 _READ = Rule(Scope.PREDICT)
+#: Prometheus scrapes: read access, never refused for the rate limit (a gap in the data).
+_SCRAPE = Rule(Scope.PREDICT, limited=False)
 _ADMIN = Rule(Scope.ADMIN)
 
 #: Rules of the routes without path parameters, by method and path.
@@ -77,6 +79,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/openapi.json"): _OPEN,
     ("GET", "/v1/health/live"): _PROBE,
     ("GET", "/v1/health/ready"): _PROBE,
+    ("GET", "/metrics"): _SCRAPE,
     ("POST", "/predict"): _READ,
     ("POST", "/v1/predict"): _READ,
     ("GET", "/v1/model"): _READ,

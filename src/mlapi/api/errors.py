@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from mlapi.api.headers import api_headers
+from mlapi.api.observe import REQUEST_ID_HEADER, REQUEST_ID_KEY
 from mlapi.ml.errors import (
     DatasetError,
     DownloadError,
@@ -255,19 +256,26 @@ async def _http_error(request: Request, error: Exception) -> ProblemResponse:
 
 
 async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
-    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    request_id = request.scope.get(REQUEST_ID_KEY)
+    logger.exception(
+        "unexpected error on %s %s",
+        request.method,
+        request.url.path,
+        extra={"request_id": request_id},  # outside the layer that names the request
+    )
     detail = "The server failed; the error is logged."
     if _full_detail(request):
         detail += f" {type(error).__name__}: {error}"
     # Made outside every middleware (Starlette's ServerErrorMiddleware sends it): the
-    # security headers are added here.
-    headers = api_headers(https=request.url.scheme == "https")
+    # security headers and the request id are added here.
+    headers = {
+        name.decode(): value.decode()
+        for name, value in api_headers(https=request.url.scheme == "https")
+    }
+    if request_id is not None:
+        headers[REQUEST_ID_HEADER.decode()] = request_id
     return problem_response(
-        500,
-        "internal-error",
-        detail,
-        instance=request.url.path,
-        headers={name.decode(): value.decode() for name, value in headers},
+        500, "internal-error", detail, instance=request.url.path, headers=headers
     )
 
 

@@ -147,15 +147,16 @@ class SecurityHeaders:
 def install_browser_layers(app: FastAPI, settings: Settings) -> None:
     """Add CORS (if origins are configured) and then the security headers, outermost.
 
-    Call it after every other ``add_middleware``: the last added runs first, so that
-    CORS answers preflight requests before any key check, and every answer, the quick
-    predictions' too, gets the headers. (The 500 answer to an unexpected error is made
+    Call it after every other ``add_middleware`` but the request observer's (which must
+    see every answer): the last added runs first, so that CORS answers preflight
+    requests before any key check, and every answer, the quick predictions' too, gets
+    the headers. (The 500 answer to an unexpected error is made
     outside all middleware; :mod:`mlapi.api.errors` adds the headers to it.)
 
     CORS is off unless ``cors_origins`` names origins: then their pages may call every
-    route with the methods the API uses and the headers that carry a body's type and an
-    API key, and read the headers a client needs (``Location``, ``Retry-After``,
-    ``WWW-Authenticate``).
+    route with the methods the API uses and the headers that carry a body's type, an
+    API key and a request id, and read the headers a client needs (``Location``,
+    ``Retry-After``, ``WWW-Authenticate``, ``X-Request-ID``).
 
     Args:
         app: The application.
@@ -166,8 +167,8 @@ def install_browser_layers(app: FastAPI, settings: Settings) -> None:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
-            expose_headers=["Location", "Retry-After", "WWW-Authenticate"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "WWW-Authenticate", "X-Request-ID"],
             max_age=600,
         )
     pages = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]

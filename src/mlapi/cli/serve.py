@@ -1,6 +1,11 @@
 """``mlapi serve``: the REST API under uvicorn, over HTTPS when given a key and certificate."""
 
 import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -8,7 +13,9 @@ import typer
 
 from mlapi.cli.context import load_settings
 from mlapi.cli.tls import TLSRequiredError, harden, tls_files
-from mlapi.settings import LogLevel
+from mlapi.logs import configure
+from mlapi.metrics import clear_directory
+from mlapi.settings import LogLevel, Settings
 
 
 def serve(
@@ -63,19 +70,56 @@ def serve(
         raise typer.Exit(2) from None
     if files is not None:  # the files found in tls_dir, for the supervisor and its workers
         settings = settings.model_copy(update={"ssl_keyfile": files[0], "ssl_certfile": files[1]})
-    if settings.workers > 1:
-        from mlapi.cli.supervisor import Supervisor
+    configure(settings.log_level.value, settings.log_format, capture_warnings=True)
+    with metrics_directory(settings) as folder:
+        settings = settings.model_copy(update={"metrics_dir": folder})
+        # Through the environment, so that the app uvicorn imports reads them too.
+        os.environ["MLAPI_METRICS_DIR"] = str(folder)
+        os.environ["MLAPI_LOG_LEVEL"] = settings.log_level.value
+        if settings.workers > 1:
+            from mlapi.cli.supervisor import Supervisor
 
-        # Loaded once, then forked: the workers share the libraries and the model.
-        Supervisor("mlapi.main:create_loaded_app", settings).run()
+            # Loaded once, then forked: the workers share the libraries and the model.
+            Supervisor("mlapi.main:create_loaded_app", settings).run()
+            return
+        uvicorn.run(
+            "mlapi.main:app",
+            host=settings.host,
+            port=settings.port,
+            ssl_keyfile=settings.ssl_keyfile,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_context_factory=harden if files else None,
+            log_level=settings.log_level.value,
+            log_config=None,  # configured above: one format for uvicorn's lines and mlapi's
+            access_log=False,  # mlapi writes its own, with the request id
+            server_header=False,
+        )
+
+
+@contextmanager
+def metrics_directory(settings: Settings) -> Iterator[Path]:
+    """The folder where this server's processes keep their metrics, empty, for its life.
+
+    ``metrics_dir`` emptied of the metric files a server left there; else a fresh
+    temporary folder, removed when the server ends.
+
+    Yields:
+        The folder.
+    """
+    if settings.metrics_dir is not None:
+        clear_directory(settings.metrics_dir)
+        yield settings.metrics_dir
         return
-    uvicorn.run(
-        "mlapi.main:app",
-        host=settings.host,
-        port=settings.port,
-        ssl_keyfile=settings.ssl_keyfile,
-        ssl_certfile=settings.ssl_certfile,
-        ssl_context_factory=harden if files else None,
-        log_level=settings.log_level.value,
-        server_header=False,
-    )
+    folder = Path(tempfile.mkdtemp(prefix="mlapi-metrics-"))
+    # uvicorn raises the SIGTERM it stopped for again once it has: with Python's default
+    # handler, the process would end there, and leave the folder behind.
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        yield folder
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # the status a shell reports for a process it ended

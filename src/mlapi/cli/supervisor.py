@@ -9,14 +9,18 @@ same options, as ``mlapi serve`` with one worker; the arbiter replaces a worker 
 or stops answering.
 """
 
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 from uvicorn.importer import import_from_string
 from uvicorn_worker import UvicornWorker
 
 from mlapi.cli.tls import harden
-from mlapi.settings import LogLevel, Settings
+from mlapi.logs import route_server_loggers
+from mlapi.metrics import forget_process
+from mlapi.settings import Settings
 
 #: Seconds a worker may go without a sign of life before the arbiter replaces it as hung.
 WORKER_TIMEOUT_SECONDS = 30
@@ -42,6 +46,17 @@ class Worker(UvicornWorker):  # type: ignore[misc]
         # uvicorn gives its sign of life once `timeout_notify` has passed since the last:
         # equal to the arbiter's timeout, the arbiter could kill a healthy worker first.
         self.config.timeout_notify = self.timeout / 3
+        self.config.access_log = False  # mlapi writes its own, with the request id
+        route_server_loggers()  # uvicorn's worker gave its loggers gunicorn's handlers
+
+
+class ServerLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, writing through mlapi's handler (:mod:`mlapi.logs`) in its format."""
+
+    def setup(self, cfg: Any) -> None:
+        """Set gunicorn's levels, then route its lines to mlapi's handler (gunicorn calls it)."""
+        super().setup(cfg)
+        route_server_loggers()
 
 
 class Supervisor(BaseApplication):  # type: ignore[misc]
@@ -72,8 +87,8 @@ class Supervisor(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": GRACEFUL_SECONDS,
             "keepalive": KEEP_ALIVE_SECONDS,
             "loglevel": settings.log_level.value,
-            # As uvicorn alone: an access log only at the info level or below.
-            "accesslog": "-" if settings.log_level in (LogLevel.INFO, LogLevel.DEBUG) else None,
+            "logger_class": ServerLogger,
+            "accesslog": None,  # mlapi writes its own
             "errorlog": "-",
             # A control socket under $HOME is one more way in, and clashes between servers.
             "control_socket_disable": True,
@@ -81,9 +96,19 @@ class Supervisor(BaseApplication):  # type: ignore[misc]
         if settings.ssl_keyfile and settings.ssl_certfile:
             options["keyfile"] = str(settings.ssl_keyfile)
             options["certfile"] = str(settings.ssl_certfile)
+        if settings.metrics_dir is not None:
+            options["child_exit"] = _forget_worker(settings.metrics_dir)
         for name, value in options.items():
             self.cfg.set(name, value)
 
     def load(self) -> Any:
         """Build the app and load its model, once, before the workers are forked."""
         return import_from_string(self._factory)(self._settings)
+
+
+def _forget_worker(folder: Path) -> Any:
+    def child_exit(server: Any, worker: Any) -> None:
+        # A replaced worker's counts stay in the totals; its per-process gauges go.
+        forget_process(worker.pid, folder)
+
+    return child_exit

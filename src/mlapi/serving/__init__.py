@@ -21,6 +21,6 @@ A prediction: ``Service.predict`` checks the row limit, takes the served model f
 ``ActiveModel`` and has ``Predictor`` ask it. A training job: ``Service.train`` resolves
 the order (``training.resolve_training``) and queues it (``jobs.store``); a dispatcher
 runs it in a training process (``jobs.worker``), which registers the version, and
-``jobs.dispatcher.finish_job`` activates it. The docs' architecture page follows both
+``jobs.finish.finish_job`` activates it. The docs' architecture page follows both
 from the request to the answer.
 """

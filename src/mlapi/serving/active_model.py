@@ -14,16 +14,18 @@ its checksum, milliseconds, instead of loading it again, seconds for a large ens
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from anyio import to_thread
 
+from mlapi.metrics import Metrics
 from mlapi.ml import IrisClassifier, ModelFileError
 from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
 from mlapi.serving.reading import ModelReader
-from mlapi.serving.records import ActiveState, ModelVersion
+from mlapi.serving.records import ActiveState, Health, ModelVersion
 from mlapi.serving.registry import Registry
 from mlapi.settings import Settings
 
@@ -51,15 +53,22 @@ class ActiveModel:
         registry: Where versions and the active pointer live.
         reader: Reads model files while this process serves; by default the large ones
             in a helper process.
+        metrics: Where load times, the version served and fall-backs are counted.
     """
 
     def __init__(
-        self, settings: Settings, registry: Registry, reader: ModelReader | None = None
+        self,
+        settings: Settings,
+        registry: Registry,
+        reader: ModelReader | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._settings = settings
         self._registry = registry
+        self._metrics = metrics or Metrics()
         self._served: ServedModel | None = None
         self._generation = -1
+        self._active_version: int | None = None
         self._cache: OrderedDict[int, ServedModel] = OrderedDict()
         self._reader = reader or ModelReader()
 
@@ -67,6 +76,34 @@ class ActiveModel:
     def ready(self) -> bool:
         """Whether a model is loaded and answering."""
         return self._served is not None
+
+    @property
+    def fallback(self) -> bool:
+        """Whether this process serves another version than the registry's active one.
+
+        So it does when the active version's file was refused, at start-up or when it
+        was activated elsewhere, until a version it can load is activated.
+        """
+        served = self._served
+        return served is not None and served.version.version != self._active_version
+
+    def health(self) -> Health:
+        """Readiness: ``ready`` and the version served, ``degraded`` while it is a fall-back.
+
+        Raises:
+            ModelNotReadyError: If no model is loaded yet.
+        """
+        version = self.served.version.version
+        return Health(status="degraded" if self.fallback else "ready", model_version=version)
+
+    def publish(self) -> None:
+        """Show the version this process serves, and whether it is a fall-back, in metrics."""
+        served = self._served
+        if served is not None:
+            version = served.version
+            self._metrics.serving(
+                version.version, version.algorithm, version.dataset_name, self.fallback
+            )
 
     @property
     def served(self) -> ServedModel:
@@ -92,7 +129,10 @@ class ActiveModel:
         options = self._settings.classifier_options()
         if serving:
             options["reader"] = self._reader
-        return ServedModel(*self._registry.load(version, **options))
+        start = time.perf_counter()
+        loaded = ServedModel(*self._registry.load(version, **options))
+        self._metrics.model_loaded(time.perf_counter() - start)
+        return loaded
 
     def _kept(self, version: int) -> ServedModel | None:
         served = self._served
@@ -100,12 +140,14 @@ class ActiveModel:
             return served
         return self._cache.get(version)
 
-    def _serve(self, served: ServedModel, generation: int) -> None:
+    def _serve(self, served: ServedModel, state: ActiveState) -> None:
         """Swap ``served`` in (on the event loop); the model it replaces stays loaded."""
-        previous, self._served, self._generation = self._served, served, generation
+        previous, self._served, self._generation = self._served, served, state.generation
+        self._active_version = state.version
         self._cache.pop(served.version.version, None)
         if previous is not None and previous.classifier is not served.classifier:
             self._remember(previous)
+        self.publish()
 
     def _remember(self, served: ServedModel) -> None:
         self._cache[served.version.version] = served
@@ -124,23 +166,42 @@ class ActiveModel:
         state = self._registry.bootstrap()
         served = self._load_or_fall_back(state)
         self._served, self._generation = served, state.generation
-        logger.info("serving model version %s", served.version.version)
+        self._active_version = state.version
+        logger.info(
+            "serving model version %s",
+            served.version.version,
+            extra={"model_version": served.version.version, "active_version": state.version},
+        )
         return served
 
     def _load_or_fall_back(self, state: ActiveState) -> ServedModel:
         try:
             return self._load(state.version, serving=False)
         except (ModelFileError, ModelVersionNotFoundError) as error:
-            logger.error("active version %s refused: %s", state.version, error)
+            logger.error(
+                "active version %s refused: %s",
+                state.version,
+                error,
+                extra={"model_version": state.version},
+            )
         for candidate in self._registry.page(limit=100).items:
             if candidate.version == state.version:
                 continue
             try:
                 served = self._load(candidate.version, serving=False)
             except ModelFileError as error:
-                logger.error("version %s refused too: %s", candidate.version, error)
+                logger.error(
+                    "version %s refused too: %s",
+                    candidate.version,
+                    error,
+                    extra={"model_version": candidate.version},
+                )
                 continue
-            logger.warning("falling back to the last good version %s", candidate.version)
+            logger.warning(
+                "falling back to the last good version %s",
+                candidate.version,
+                extra={"model_version": candidate.version, "active_version": state.version},
+            )
             return served
         bundled = IrisClassifier.from_bytes(
             bundled_model_bytes(),
@@ -164,6 +225,10 @@ class ActiveModel:
                 state.version,
                 self.served.version.version,
                 error,
+                extra={
+                    "model_version": self.served.version.version,
+                    "active_version": state.version,
+                },
             )
             return state, self.served
 
@@ -177,7 +242,15 @@ class ActiveModel:
         # Compared again on the event loop: an activation may have landed meanwhile.
         if newer is None or newer[0].generation <= self._generation:
             return False
-        self._serve(newer[1], newer[0].generation)
+        state, served = newer
+        swapped = served is not self._served
+        self._serve(served, state)
+        if swapped:
+            logger.info(
+                "serving model version %s, activated by another process",
+                state.version,
+                extra={"model_version": state.version},
+            )
         return True
 
     async def watch(self) -> None:
@@ -212,9 +285,19 @@ class ActiveModel:
             ModelFileError: If its file is missing or damaged; nothing changes then.
         """
         served = await to_thread.run_sync(self._load, version)
+        previous = self._served.version.version if self._served else None
         state = self._registry.activate(version, activated_by)  # blocks briefly, on purpose
-        self._serve(served, state.generation)
-        logger.info("activated model version %s (by %s)", version, activated_by)
+        self._serve(served, state)
+        logger.info(
+            "activated model version %s (by %s)",
+            version,
+            activated_by,
+            extra={
+                "model_version": version,
+                "previous_version": previous,
+                "activated_by": activated_by,
+            },
+        )
         return state
 
     async def model(self, version: int | None = None) -> ServedModel:

@@ -34,6 +34,7 @@ import numpy as np
 from anyio import to_thread
 from threadpoolctl import ThreadpoolController
 
+from mlapi.metrics import Metrics
 from mlapi.ml import IrisClassifier
 from mlapi.ml.errors import FieldError, Input, InvalidInputError
 from mlapi.serving.active_model import ServedModel
@@ -69,14 +70,16 @@ class Predictor:
     Args:
         settings: Whether to batch (``batching``), the most rows of a batch
             (``batch_max_rows``; a request of more goes alone) and of a request.
+        metrics: Where each model call's batch size and predicted classes are counted.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         # The process's OpenMP pools, read once: limiting them for one call is then cheap.
         self._thread_pools = ThreadpoolController()
         self.batching = settings.batching
         self.max_batch_rows = settings.batch_max_rows
         self.max_rows = settings.max_rows_per_request
+        self._metrics = metrics or Metrics()
         self._queue: list[_Request] = []
         self._draining = False
         self._drainer: asyncio.Task[None] | None = None
@@ -199,7 +202,9 @@ class Predictor:
                 answers = [await self._call(waiting[0].classifier, waiting[0].matrix)]
             else:
                 matrix = np.concatenate([request.matrix for request in waiting])
-                probability, prediction = await self._call(waiting[0].classifier, matrix)
+                probability, prediction = await self._call(
+                    waiting[0].classifier, matrix, len(waiting)
+                )
                 bounds = np.cumsum([len(request.matrix) for request in waiting])[:-1]
                 answers = list(
                     zip(
@@ -220,7 +225,9 @@ class Predictor:
         for request, answer in zip(waiting, answers, strict=True):
             _settle(request.answer, answer)
 
-    async def _call(self, classifier: IrisClassifier, matrix: np.ndarray) -> Arrays:
+    async def _call(
+        self, classifier: IrisClassifier, matrix: np.ndarray, requests: int = 1
+    ) -> Arrays:
         expected = self._call_seconds.get(classifier, 1.0 if classifier.typed else 0.0)
         if len(matrix) <= INLINE_PREDICT_ROWS and expected <= INLINE_BUDGET_SECONDS:
             result, took = self._timed(classifier, matrix)
@@ -229,7 +236,16 @@ class Predictor:
         if len(matrix) <= INLINE_PREDICT_ROWS:  # what decides where the next small call runs
             self._call_seconds[classifier] = expected + _SMOOTHING * (took - expected)
         self.calls += 1
+        self._count(classifier, result[1], requests)
         return result
+
+    def _count(self, classifier: IrisClassifier, prediction: np.ndarray, requests: int) -> None:
+        if len(prediction) == 1:  # the usual single row: no counting pass over an array
+            classes: Any = ((classifier.labels([prediction[0].item()])[0], 1),)
+        else:
+            values, counts = np.unique(prediction, return_counts=True)
+            classes = zip(classifier.labels(values.tolist()), counts.tolist(), strict=True)
+        self._metrics.model_call(requests, classes)
 
     @staticmethod
     def _timed(classifier: IrisClassifier, matrix: np.ndarray) -> tuple[Arrays, float]:

@@ -118,6 +118,9 @@ class TrainingJob(TrainingSpec):
     """The version it registered, once it has."""
     error: str | None
     """Why it failed."""
+    request_id: str | None = None
+    """The id of the HTTP request that queued it (its ``X-Request-ID``), which the log
+    lines of the job carry too; None for a job queued otherwise."""
 
     @property
     def finished(self) -> bool:
@@ -314,7 +317,8 @@ class ArrayPredictions:
 class Health:
     """Liveness or readiness of the service."""
 
-    status: Literal["ok", "ready"]
-    """``ok`` while the process answers; ``ready`` once a model is loaded."""
+    status: Literal["ok", "ready", "degraded"]
+    """``ok`` while the process answers; ``ready`` once a model is loaded; ``degraded``
+    while it serves another version than the active one, whose file it refused."""
     model_version: int | None = None
     """The version served, once ready."""

@@ -16,12 +16,13 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import Any, Self
 
 import numpy as np
 from anyio import to_thread
 
+from mlapi.logs import REQUEST_ID
+from mlapi.metrics import Metrics
 from mlapi.ml import IrisClassifier
 from mlapi.ml.datasets import Dataset
 from mlapi.serving.active_model import ActiveModel, ServedModel
@@ -61,6 +62,7 @@ class Service:
         training: Where the training jobs it queues run.
         load_on_demand: Load the served model at its first use rather than at start-up
             (for the CLI, whose commands mostly never predict).
+        metrics: Where it counts what it does, and fronts count requests; its own if None.
     """
 
     def __init__(
@@ -69,16 +71,19 @@ class Service:
         *,
         training: Training = Training.POOL,
         load_on_demand: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics = metrics or Metrics()
         self._engine = make_engine(settings.registry_url)
         self._registry = Registry.for_settings(self._engine, settings)
         self._jobs = JobStore(self._engine)
         self.audit = AuditLog(self._engine, settings.audit_max_events)
         """The audit log of model-changing requests, which fronts record into."""
-        self._active = ActiveModel(settings, self._registry)
-        self._dispatcher = dispatcher_for(training, settings, self._jobs, self._active.activate)
-        self._predictor = Predictor(settings)
+        self._active = ActiveModel(settings, self._registry, metrics=metrics)
+        activate = self._active.activate
+        self._dispatcher = dispatcher_for(training, settings, self._jobs, activate, metrics)
+        self._predictor = Predictor(settings, metrics)
         self._load_on_demand = load_on_demand
         self._started = False
 
@@ -104,6 +109,7 @@ class Service:
             await to_thread.run_sync(migrate, self._engine)
             load = self._registry.bootstrap if self._load_on_demand else self._active.load
             await to_thread.run_sync(load)
+        self._active.publish()  # here, not in a supervisor: a series per serving process
         if self._dispatcher is not None:
             self._dispatcher.start()
         self._started = self.audit.ready = True
@@ -124,12 +130,7 @@ class Service:
             raise
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exception: object) -> None:
         await self.stop()
 
     @asynccontextmanager
@@ -231,12 +232,12 @@ class Service:
         return Health(status="ok")
 
     def ready(self) -> Health:
-        """Say that a model is loaded and answering: ``status="ready"`` and its version.
+        """Say that a model answers, and which: ``ready``, or ``degraded`` if a fall-back.
 
         Raises:
             ModelNotReadyError: Until the model has loaded.
         """
-        return Health(status="ready", model_version=self._active.served.version.version)
+        return self._active.health()
 
     # -- Training -----------------------------------------------------------------------------
     async def train(self, order: TrainingOrder, created_by: str) -> TrainingJob:
@@ -247,7 +248,7 @@ class Service:
             created_by: Who asks, recorded with the job and its version.
 
         Returns:
-            The queued job.
+            The queued job, keeping the id of the request being served for its log lines.
 
         Raises:
             InvalidInputError: If the algorithm or a hyperparameter is invalid; nothing
@@ -260,7 +261,7 @@ class Service:
         claimant = self._dispatcher.claimant if self._dispatcher else None
         await to_thread.run_sync(self._registry.store.check_room)
         job = await to_thread.run_sync(
-            self._jobs.create, spec, claimant, self.settings.max_queued_jobs
+            self._jobs.create, spec, claimant, self.settings.max_queued_jobs, REQUEST_ID.get()
         )
         if self._dispatcher is not None:
             self._dispatcher.submit(job)

@@ -205,6 +205,7 @@ class TrainingJobRow(Base):
     worker: Mapped[str | None] = mapped_column(String(100))
     model_version: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class AuditEventRow(Base):

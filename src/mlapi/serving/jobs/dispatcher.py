@@ -4,7 +4,9 @@ A server runs a :class:`PoolDispatcher`: it claims queued rows while its pool ha
 so any replica can run any job, and sweeps jobs whose training process died. The CLI's
 ``mlapi train --wait`` runs an :class:`InlineDispatcher`, which runs the job it was just
 given in a thread of its own process. Either way a job that registered its version ends
-in :func:`finish_job`, the one place that activates it and marks it succeeded.
+in :func:`~mlapi.serving.jobs.finish.finish_job`, the one place that activates it and
+marks it succeeded, and each job run here is counted and logged
+(:mod:`~mlapi.serving.jobs.finish`).
 """
 
 import asyncio
@@ -14,7 +16,6 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from enum import StrEnum
@@ -23,64 +24,15 @@ from typing import Protocol
 
 from anyio import to_thread
 
+from mlapi.metrics import Metrics
+from mlapi.serving.jobs.finish import Activate, Outcome, ended, finish_job, queued, started
 from mlapi.serving.jobs.process import start_training_process
 from mlapi.serving.jobs.store import JobStore
-from mlapi.serving.jobs.worker import (
-    HEARTBEAT_SECONDS,
-    describe,
-    execute_job,
-    warm_up,
-)
+from mlapi.serving.jobs.worker import HEARTBEAT_SECONDS, describe, execute_job, warm_up
 from mlapi.serving.records import JobState, TrainingJob
-from mlapi.settings import ErrorDetail, Settings
+from mlapi.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-#: Activates a registered version: ``activate(version, activated_by)``.
-Activate = Callable[[int, str], Awaitable[object]]
-
-
-async def finish_job(
-    jobs: JobStore, job: TrainingJob, version: int, activate: Activate, detail: ErrorDetail
-) -> None:
-    """Finish a job that registered its version: activate it if asked, then mark it succeeded.
-
-    The one place a job is finished. If activating it or recording its success fails, the
-    job is marked failed, naming its version (which stays registered).
-
-    Args:
-        jobs: Where the job's row is.
-        job: The job as claimed; its ``activate`` says whether to activate the version.
-        version: The version it registered.
-        activate: Serves the version from the dispatching process and records it active.
-        detail: How much of a failure the job's error tells (:func:`describe`).
-    """
-    step = "activate it"
-    try:
-        if job.activate:
-            # Reading a large model can take longer than a job may go without a heartbeat.
-            beating = asyncio.create_task(_keep_alive(jobs, job.id), name=f"alive-{job.id}")
-            try:
-                await activate(version, f"training job {job.id}")
-            finally:
-                beating.cancel()
-                await asyncio.gather(beating, return_exceptions=True)
-        step = "record its success"
-        await to_thread.run_sync(jobs.succeed, job.id)
-    except Exception as error:
-        logger.exception("could not %s: version %s of job %s", step, version, job.id)
-        await to_thread.run_sync(
-            jobs.fail,
-            job.id,
-            f"registered version {version} but could not {step}: {describe(error, detail)}",
-        )
-
-
-async def _keep_alive(jobs: JobStore, job_id: str) -> None:
-    """Report a running job alive, as its training process did, until cancelled."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        await to_thread.run_sync(jobs.report, job_id, 1.0)
 
 
 class Training(StrEnum):
@@ -95,7 +47,11 @@ class Training(StrEnum):
 
 
 def dispatcher_for(
-    training: Training, settings: Settings, jobs: JobStore, activate: Activate
+    training: Training,
+    settings: Settings,
+    jobs: JobStore,
+    activate: Activate,
+    metrics: Metrics | None = None,
 ) -> "Dispatcher | None":
     """Make what runs the training jobs a service queues.
 
@@ -104,14 +60,15 @@ def dispatcher_for(
         settings: Pool size, heartbeat timeout and what the jobs need.
         jobs: Where their rows are.
         activate: Serves a registered version from this process and records it active.
+        metrics: Where the jobs run here are counted.
 
     Returns:
         The dispatcher; None if the jobs are left for a server.
     """
     if training is Training.POOL:
-        return PoolDispatcher(settings, jobs, activate)
+        return PoolDispatcher(settings, jobs, activate, metrics)
     if training is Training.HERE:
-        return InlineDispatcher(settings, jobs, activate)
+        return InlineDispatcher(settings, jobs, activate, metrics)
     return None
 
 
@@ -143,15 +100,24 @@ class PoolDispatcher:
         settings: Pool size, heartbeat timeout and what the jobs need.
         jobs: Where the jobs' rows are: any server process may claim them.
         activate: Serves a registered version from this process and records it active.
+        metrics: Where the jobs run here, and those swept as failed, are counted; its
+            own if None.
     """
 
     claimant = None
 
-    def __init__(self, settings: Settings, jobs: JobStore, activate: Activate) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobStore,
+        activate: Activate,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._settings = settings
         self._settings_json = settings.model_dump_json()
         self._jobs = jobs
         self._activate = activate
+        self._metrics = metrics or Metrics()
         self.worker = _worker_id("server")
         self._pool: ProcessPoolExecutor | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -175,7 +141,8 @@ class PoolDispatcher:
             executor.submit(warm_up)
 
     def submit(self, job: TrainingJob) -> None:
-        """Look for queued jobs now rather than at the next tick."""
+        """Count and log a job just queued, and look for queued jobs now, not at the next tick."""
+        queued(job, self._metrics)
         self._wakeup.set()
 
     async def stop(self) -> None:
@@ -197,7 +164,10 @@ class PoolDispatcher:
             try:
                 if loop.time() - last_sweep > HEARTBEAT_SECONDS * 2:
                     last_sweep = loop.time()
-                    await to_thread.run_sync(self._jobs.sweep, self._settings.job_stale_seconds)
+                    stale = self._settings.job_stale_seconds
+                    swept = await to_thread.run_sync(self._jobs.sweep, stale)
+                    if swept:
+                        self._metrics.job_entered(JobState.FAILED, swept)
                 while len(self._running) < self._settings.training_workers:
                     job = await to_thread.run_sync(self._jobs.claim, self.worker)
                     if job is None:
@@ -218,11 +188,23 @@ class PoolDispatcher:
                 max_workers=self._settings.training_workers,
                 mp_context=get_context("spawn"),
                 initializer=start_training_process,
-                initargs=(os.getpid(), self._settings.training_niceness),
+                initargs=(
+                    os.getpid(),
+                    self._settings.training_niceness,
+                    (self._settings.log_level.value, self._settings.log_format.value),
+                ),
             )
         return self._pool
 
     async def _run(self, job: TrainingJob) -> None:
+        begun = started(job, self._metrics)
+        outcome: Outcome = (JobState.FAILED, None)
+        try:
+            outcome = await self._execute(job)
+        finally:
+            ended(job, self._metrics, begun, outcome)
+
+    async def _execute(self, job: TrainingJob) -> Outcome:
         try:
             executor = self._executor()
             future = executor.submit(execute_job, job.id, self._settings_json)
@@ -236,22 +218,24 @@ class PoolDispatcher:
             current = await to_thread.run_sync(self._jobs.get, job.id)
             if current.state == JobState.QUEUED:
                 await to_thread.run_sync(self._jobs.release, job.id)
-            else:
-                await to_thread.run_sync(
-                    self._jobs.fail,
-                    job.id,
-                    "the training process died (killed, or out of memory)",
-                )
-            return
+                return None, None
+            await to_thread.run_sync(
+                self._jobs.fail,
+                job.id,
+                "the training process died (killed, or out of memory)",
+            )
+            return JobState.FAILED, None
         except Exception as error:
             logger.exception("could not run training job %s", job.id)
             detail = self._settings.error_detail
             await to_thread.run_sync(self._jobs.fail, job.id, describe(error, detail))
-            return
+            return JobState.FAILED, None
         finally:
             self._wakeup.set()
-        if version is not None:
-            await finish_job(self._jobs, job, version, self._activate, self._settings.error_detail)
+        if version is None:
+            return JobState.FAILED, None
+        detail = self._settings.error_detail
+        return await finish_job(self._jobs, job, version, self._activate, detail), version
 
 
 class InlineDispatcher:
@@ -264,13 +248,21 @@ class InlineDispatcher:
         settings: What the jobs need.
         jobs: Where the jobs' rows are.
         activate: Serves a registered version and records it active.
+        metrics: Where the jobs are counted; its own if None.
     """
 
-    def __init__(self, settings: Settings, jobs: JobStore, activate: Activate) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobStore,
+        activate: Activate,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._settings_json = settings.model_dump_json()
         self._detail = settings.error_detail
         self._jobs = jobs
         self._activate = activate
+        self._metrics = metrics or Metrics()
         self.claimant = _worker_id("cli")
         self._running: set[asyncio.Task[None]] = set()
 
@@ -279,6 +271,7 @@ class InlineDispatcher:
 
     def submit(self, job: TrainingJob) -> None:
         """Run a job just queued and claimed for this process."""
+        queued(job, self._metrics)
         task = asyncio.create_task(self._run(job), name=f"training-{job.id}")
         self._running.add(task)
         task.add_done_callback(self._running.discard)
@@ -288,10 +281,15 @@ class InlineDispatcher:
         await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _run(self, job: TrainingJob) -> None:
+        begun = started(job, self._metrics)
+        outcome: Outcome = (JobState.FAILED, None)
         try:
             version = await to_thread.run_sync(execute_job, job.id, self._settings_json)
             if version is not None:
-                await finish_job(self._jobs, job, version, self._activate, self._detail)
+                state = await finish_job(self._jobs, job, version, self._activate, self._detail)
+                outcome = (state, version)
         except Exception as error:  # nothing here sweeps: a job left running would never end
             logger.exception("could not run training job %s", job.id)
             await to_thread.run_sync(self._jobs.fail, job.id, describe(error, self._detail))
+        finally:
+            ended(job, self._metrics, begun, outcome)

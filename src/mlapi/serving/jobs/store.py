@@ -37,7 +37,11 @@ class JobStore:
         self._sessions = session_factory(engine)
 
     def create(
-        self, spec: TrainingSpec, worker: str | None = None, max_queued: int | None = None
+        self,
+        spec: TrainingSpec,
+        worker: str | None = None,
+        max_queued: int | None = None,
+        request_id: str | None = None,
     ) -> TrainingJob:
         """Queue a job.
 
@@ -46,6 +50,7 @@ class JobStore:
             worker: Claim it for this worker at once; left for any server if None.
             max_queued: Refuse the job if this many are already waiting to run (counted
                 and queued in one transaction that server processes take in turn).
+            request_id: The id of the request that queues it, for the job's log lines.
 
         Returns:
             The queued job.
@@ -61,6 +66,7 @@ class JobStore:
             created_at=now,
             worker=worker,
             heartbeat_at=now if worker else None,
+            request_id=request_id,
             **{each.name: getattr(spec, each.name) for each in dataclasses.fields(spec)},
         )
         with self._sessions.begin() as session:

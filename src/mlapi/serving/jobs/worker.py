@@ -3,7 +3,7 @@
 The process opens its own connection to the registry, marks the job running, trains
 while a heartbeat thread writes progress every :data:`HEARTBEAT_SECONDS`, and registers
 the model. Activating it, and marking the job succeeded, are left to the server process
-that dispatched the job (:func:`mlapi.serving.jobs.dispatcher.finish_job`), since only it
+that dispatched the job (:func:`mlapi.serving.jobs.finish.finish_job`), since only it
 can swap the model it serves.
 """
 
@@ -13,6 +13,7 @@ import threading
 import traceback
 from collections.abc import Callable
 
+from mlapi.logs import REQUEST_ID
 from mlapi.ml import MlapiError, ModelFileError
 from mlapi.serving.database import make_engine
 from mlapi.serving.jobs.store import JobStore
@@ -62,6 +63,7 @@ def execute_job(
     beating = threading.Thread(target=heartbeat, name=f"heartbeat-{job_id}", daemon=True)
     try:
         job = jobs.get(job_id)
+        REQUEST_ID.set(job.request_id)  # this process's lines about the job carry it
         jobs.start(job_id)
         beating.start()
         classifier = train_model(settings, job, progress=report)
@@ -71,10 +73,11 @@ def execute_job(
         jobs.record_version(job_id, version.version)
         return version.version
     except Exception as error:
+        fields = {"job_id": job_id}
         if isinstance(error, MlapiError):  # the request or the data: its error says it all
-            logger.info("training job %s failed: %s", job_id, error)
+            logger.info("training job %s failed: %s", job_id, error, extra=fields)
         else:
-            logger.exception("training job %s failed", job_id)
+            logger.exception("training job %s failed", job_id, extra=fields)
         jobs.fail(job_id, describe(error, settings.error_detail))
         return None
     finally:
