@@ -19,6 +19,7 @@ This module imports only the standard library and orjson: a training process set
 its logging with it before it imports anything heavy.
 """
 
+import functools
 import logging
 import sys
 import time
@@ -72,11 +73,15 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     return extra
 
 
+@functools.lru_cache(maxsize=4)
+def _utc_second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
 def utc_time(created: float) -> str:
     """An ISO 8601 UTC timestamp to the millisecond, of a record's ``created`` time."""
     seconds = int(created)
-    milliseconds = int((created - seconds) * 1000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{milliseconds:03d}Z"
+    return f"{_utc_second(seconds)}.{int((created - seconds) * 1000):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):

@@ -81,9 +81,9 @@ class _Tally:
     def __init__(self, histogram: Histogram) -> None:
         self._histogram = histogram
         self._bounds: list[float] = list(histogram._upper_bounds)
-        self._pending: dict[tuple[str, ...], list[float]] = {}
+        self._pending: dict[tuple[object, ...], list[float]] = {}
 
-    def observe(self, labels: tuple[str, ...], value: float) -> None:
+    def observe(self, labels: tuple[object, ...], value: float) -> None:
         """Count ``value`` in the bucket Prometheus would (the first bound at or above it)."""
         pending = self._pending.get(labels)
         if pending is None:
@@ -96,7 +96,7 @@ class _Tally:
         for labels, pending in self._pending.items():
             if not any(pending[:-1]):
                 continue
-            child = self._histogram.labels(*labels) if labels else self._histogram
+            child = self._histogram.labels(*map(str, labels)) if labels else self._histogram
             # What Histogram.observe does, once per bucket rather than once per value.
             child._sum.inc(pending[-1])
             for index, count in enumerate(pending[:-1]):
@@ -179,7 +179,7 @@ class Metrics:
         self._served: tuple[str, str, str] | None = None
 
     # -- The request path: tallied, added once a second -----------------------------------
-    def request(self, route: str, method: str, status: str, seconds: float) -> None:
+    def request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count an HTTP request and its latency (cheap: tallied in memory)."""
         self._requests.observe((route, method, status), seconds)
         if not self._flush_due:

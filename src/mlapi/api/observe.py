@@ -6,8 +6,8 @@ predictions', refusals of the access policy (401, 403, 429), of the request limi
 Starlette's error layer sends outside every middleware when a route fails unexpectedly.
 
 - **Request id.** A client's ``X-Request-ID`` is kept if it is 1 to 128 characters of
-  letters, digits and ``._:@+=/-``; otherwise (or if there is none) one is made, 32 hex
-  digits. Every answer carries it back in ``X-Request-ID``; every log line written on
+  letters, digits and ``._:@+=/-``; otherwise (or if there is none) one is made
+  (:class:`RequestIds`). Every answer carries it back in ``X-Request-ID``; every log line written on
   behalf of the request carries it as ``request_id`` (:data:`mlapi.logs.REQUEST_ID`),
   and so do the lines of a training job it queued.
 - **Metrics.** ``mlapi_http_request_duration_seconds`` by route template (the path as the
@@ -22,9 +22,11 @@ The work per request is a few dictionary look-ups, two clock readings and a clos
 the metrics are tallied in memory (:mod:`mlapi.metrics`).
 """
 
+import itertools
 import logging
-import random
+import os
 import re
+import secrets
 import time
 from collections.abc import Sequence
 
@@ -59,15 +61,28 @@ MAX_LOGGED_PATH = 1000
 access_logger = logging.getLogger("mlapi.access")
 
 
-def request_id_of(headers: Sequence[tuple[bytes, bytes]]) -> str:
-    """The request's own ``X-Request-ID`` if it is valid, else a new one (32 hex digits)."""
-    for name, value in headers:
-        if name == REQUEST_ID_HEADER:
-            if VALID_REQUEST_ID.fullmatch(value):
-                return value.decode("ascii")
-            break
-    # Unique, not secret: the random module (reseeded in each forked worker) is enough.
-    return f"{random.getrandbits(128):032x}"
+class RequestIds:
+    """Make request ids: 16 hex digits drawn for the process, a dash, a count in hex.
+
+    Unique, not secret (a client can send any id it likes): a count is cheaper than a
+    random draw per request. A forked worker draws its own digits before its first id.
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._prefix = ""
+        self._count = itertools.count(1)
+
+    def __call__(self, headers: Sequence[tuple[bytes, bytes]]) -> str:
+        """The request's own ``X-Request-ID`` if it is valid, else a new one."""
+        for name, value in headers:
+            if name == REQUEST_ID_HEADER:
+                if VALID_REQUEST_ID.fullmatch(value):
+                    return value.decode("ascii")
+                break
+        if self._pid != os.getpid():
+            self._pid, self._prefix = os.getpid(), f"{secrets.randbits(64):016x}-"
+        return f"{self._prefix}{next(self._count):x}"
 
 
 class RouteTemplates:
@@ -130,6 +145,7 @@ class Observe:
         self.metrics = metrics
         self.templates = RouteTemplates(routes)
         self.access_log = access_log
+        self.request_ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on with its id; count and log its answer.
@@ -143,9 +159,10 @@ class Observe:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = request_id_of(scope["headers"])
+        request_id = self.request_ids(scope["headers"])
         scope[REQUEST_ID_KEY] = request_id
-        token = REQUEST_ID.set(request_id)
+        # Not reset after: the server runs each request in a task, in a copy of the context.
+        REQUEST_ID.set(request_id)
         header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         status = CLIENT_GONE
 
@@ -164,12 +181,11 @@ class Observe:
             raise
         finally:
             seconds = time.perf_counter() - start
-            REQUEST_ID.reset(token)
             method = scope["method"]
             if method not in METHODS:
                 method = "OTHER"
             route = self.templates(scope["path"])
-            self.metrics.request(route, method, str(status), seconds)
+            self.metrics.request(route, method, status, seconds)
             if self.access_log and access_logger.isEnabledFor(logging.INFO):
                 _log_access(scope, method, route, status, seconds, request_id)
 
