@@ -220,7 +220,11 @@ def servers_for(
             Server(ARTICLE, algorithm, "benchmarks.seed_app:app", {"BENCH_MODEL": str(model)})
         )
         env = {**LIMITS, "MLAPI_MODEL_DIR": str(folder)}
-        servers.append(Server(MLAPI, algorithm, "mlapi.main:app", env))
+        # No access log, as uvicorn's --no-access-log gave before mlapi wrote its own (an
+        # older revision knows no such setting, and refuses a variable it does not know).
+        servers.append(
+            Server(MLAPI, algorithm, "mlapi.main:app", {**env, "MLAPI_ACCESS_LOG": "false"})
+        )
         if against is not None:
             # A folder of its own: an older revision may not know the registry's schema.
             own = {**env, "MLAPI_MODEL_DIR": f"{folder}-against"}

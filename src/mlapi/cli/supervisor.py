@@ -6,7 +6,9 @@ gunicorn's arbiter loads the app once (``preload_app``), with the registry migra
 the active model loaded and the garbage collector's view of it all frozen, then forks: the
 workers share those pages copy-on-write. Each worker runs the same uvicorn server, with the
 same options, as ``mlapi serve`` with one worker; the arbiter replaces a worker that dies
-or stops answering.
+or stops answering, and drops its per-process gauges from the metrics folder the workers
+share (:mod:`mlapi.metrics`). gunicorn's lines, and uvicorn's in the workers, go through
+mlapi's log handler (:mod:`mlapi.logs`); the access log is mlapi's own.
 """
 
 from pathlib import Path
