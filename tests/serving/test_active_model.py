@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from mlapi.metrics import Metrics
 from mlapi.ml import ModelFileError
 from mlapi.ml.persistence import bundled_model_bytes, sha256_hex
 from mlapi.ml.provenance import LibraryMismatch, library_versions
@@ -232,6 +233,36 @@ def test_refresh_to_a_damaged_version_keeps_serving_the_current_one(
     assert asyncio.run(active.refresh()) is False  # not retried at every poll
 
 
+def test_serving_a_fallback_is_ready_but_degraded_until_a_loadable_version_is_activated(
+    registry_settings: Settings, registry: Registry, train: Trainer
+) -> None:
+    metrics = Metrics()
+    active = ActiveModel(registry_settings, registry, metrics=metrics)
+    active.load()
+    active.publish()
+    good = registry.register(train(), created_by="test")
+    damaged = registry.register(train(), created_by="test")
+    _truncate(registry, damaged)
+
+    asyncio.run(active.activate(good.version, activated_by="test"))
+    ready = active.health()
+    registry.activate(damaged.version, activated_by="someone else")
+    asyncio.run(active.refresh())
+    degraded, fallback_gauge = (
+        active.health(),
+        metrics.registry.get_sample_value("mlapi_model_fallback"),
+    )
+    asyncio.run(active.activate(good.version, activated_by="test"))
+
+    assert (ready.status, ready.model_version) == ("ready", good.version)
+    assert (degraded.status, degraded.model_version) == ("degraded", good.version)
+    assert fallback_gauge == 1
+    assert active.health().status == "ready"
+    assert metrics.registry.get_sample_value("mlapi_model_fallback") == 0
+    served = {"version": str(good.version), "algorithm": good.algorithm, "dataset": "iris"}
+    assert metrics.registry.get_sample_value("mlapi_model_info", served) == 1
+
+
 @pytest.mark.parametrize("damage", [_truncate, _corrupt])
 def test_load_falls_back_to_the_newest_other_good_version(
     registry_settings: Settings, registry: Registry, train: Trainer, damage: object
@@ -244,10 +275,12 @@ def test_load_falls_back_to_the_newest_other_good_version(
     damage(registry, broken)  # type: ignore[operator]
     _corrupt(registry, newer)
 
-    served = ActiveModel(registry_settings, registry).load()
+    active = ActiveModel(registry_settings, registry)
+    served = active.load()
 
     assert _same(served.version, older)
     assert registry.active().version == broken.version  # type: ignore[union-attr]
+    assert active.health().status == "degraded"
 
 
 def test_load_falls_back_to_the_bundled_model_when_nothing_else_loads(

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from mlapi.logs import REQUEST_ID
 from mlapi.ml import InvalidInputError, IrisClassifier
 from mlapi.ml.errors import Input
 from mlapi.serving.errors import (
@@ -19,7 +20,7 @@ from mlapi.serving.errors import (
 )
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.prediction import INLINE_PREDICT_ROWS
-from mlapi.serving.records import JobState, TrainingOrder
+from mlapi.serving.records import JobState, TrainingJob, TrainingOrder
 from mlapi.serving.registry import Registry
 from mlapi.serving.service import Service, Training
 from mlapi.settings import Settings
@@ -302,6 +303,19 @@ def test_train_without_a_dispatcher_leaves_the_job_queued_for_a_server(
     assert claimed is not None
     assert claimed.id == job.id
     assert claimed.state is JobState.QUEUED
+
+
+def test_a_job_queued_while_serving_a_request_keeps_its_id(
+    registry_settings: Settings, jobs: JobStore
+) -> None:
+    async def scenario(service: Service) -> TrainingJob:
+        REQUEST_ID.set("req-42")  # as the HTTP layer does for the request it serves
+        return await service.train(TrainingOrder(), "api")
+
+    job = _run(registry_settings, scenario)
+
+    assert job.request_id == "req-42"
+    assert jobs.get(job.id).request_id == "req-42"
 
 
 def test_jobs_and_job_list_and_show_what_was_queued(registry_settings: Settings) -> None:

@@ -26,6 +26,14 @@ def test_create_queues_a_job_with_what_to_train(jobs: JobStore) -> None:
     assert stored.finished is False
 
 
+def test_a_job_keeps_the_id_of_the_request_that_queued_it(jobs: JobStore) -> None:
+    job = jobs.create(training_spec(), request_id="req-" + "x" * 124)
+    plain = jobs.create(training_spec())
+
+    assert jobs.get(job.id).request_id == "req-" + "x" * 124  # the longest id accepted
+    assert jobs.get(plain.id).request_id is None
+
+
 def test_get_of_unknown_job_raises_not_found(jobs: JobStore) -> None:
     with pytest.raises(JobNotFoundError):
         jobs.get("no-such-job")
