@@ -100,17 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         Observe, metrics=service.metrics, routes=app.router.routes, access_log=settings.access_log
     )
-    routers = (
-        seed.router,
-        predict.router,
-        models.router,
-        jobs.router,
-        audit.router,
-        health.router,
-        metrics.router,
-    )
+    routers = (seed.router, predict.router, models.router, jobs.router, audit.router, health.router)
     for router in routers:
         app.include_router(router)
+    app.include_router(metrics.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -66,6 +66,11 @@ def test_rules_name_the_scope_and_the_audited_action(
     assert (rule.scope, rule.action) == (scope, action)
 
 
+def test_metrics_are_read_with_a_predict_key_and_never_refused_for_the_rate_limit() -> None:
+    rule, _ = rule_for("GET", "/metrics")
+    assert (rule.scope, rule.action, rule.limited) == (Scope.PREDICT, None, False)
+
+
 def test_a_rule_says_what_the_path_acts_on() -> None:
     assert rule_for("DELETE", "/v1/models/7")[1] == "version 7"
     assert rule_for("GET", "/v1/jobs/abc")[1] == "job abc"

@@ -74,6 +74,18 @@ def test_predict_needs_a_key_once_predict_keys_are_configured(keyed: LiveServer,
         assert answer.json()["prediction"] == [0]
 
 
+def test_metrics_need_a_predict_key_once_predict_keys_are_configured(keyed: LiveServer) -> None:
+    with keyed.client() as client:
+        missing = client.get("/metrics", headers={"X-Request-ID": "scrape-without-key"})
+        scraped = client.get("/metrics", headers=bearer(PREDICT_KEY))
+
+    assert_problem(missing, 401, "unauthorized")
+    assert missing.headers["x-request-id"] == "scrape-without-key"  # refusals carry it too
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    assert "mlapi_http_request_duration_seconds_count" in scraped.text
+
+
 def test_a_malformed_authorization_header_is_refused_as_invalid(keyed: LiveServer) -> None:
     with keyed.client() as client:
         basic = client.post("/v1/predict", json=ROWS, headers={"Authorization": "Basic eDp5"})
