@@ -112,14 +112,26 @@ def metrics_directory(settings: Settings) -> Iterator[Path]:
         return
     folder = Path(tempfile.mkdtemp(prefix="mlapi-metrics-"))
     # uvicorn raises the SIGTERM it stopped for again once it has: with Python's default
-    # handler, the process would end there, and leave the folder behind.
-    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    # handler, the process would end there and leave the folder behind. It ends by that
+    # signal all the same, once the folder is gone.
+    previous = signal.signal(signal.SIGTERM, _stop)
+    stopped_by = None
     try:
         yield folder
+    except _Stopped as stopped:
+        stopped_by = stopped.signum
     finally:
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(folder, ignore_errors=True)
+    if stopped_by is not None:
+        signal.raise_signal(stopped_by)
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # the status a shell reports for a process it ended
+class _Stopped(BaseException):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
