@@ -19,8 +19,8 @@ from mlapi.api.guard import AccessMiddleware
 from mlapi.api.headers import install_browser_layers
 from mlapi.api.middleware import BodyReader, RequestLimitsMiddleware
 from mlapi.api.quick import QuickPredict
-from mlapi.api.routes import audit, health, jobs, models, predict, seed
-from mlapi.api.routes._responses import problems
+from mlapi.api.routes import audit, health, inference, jobs, models, predict, seed
+from mlapi.api.routes._responses import drop_unanswered_validation_errors, error_responses
 from mlapi.api.schemas import Problem
 from mlapi.keys import Scope
 from mlapi.serving.service import Service
@@ -92,7 +92,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Then: a request without the key it needs is refused before anything reads it.
     app.add_middleware(AccessMiddleware, access=access, service=service)
     install_browser_layers(app, settings)  # outermost: keep it after every add_middleware
-    routers = (seed.router, predict.router, models.router, jobs.router, audit.router, health.router)
+    routers = (
+        seed.router,
+        predict.router,
+        models.router,
+        jobs.router,
+        audit.router,
+        health.router,
+        inference.make_router(settings.model_name),
+    )
     for router in routers:
         app.include_router(router)
 
@@ -109,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schemas.update(problem.pop("$defs", {}))
             schemas["Problem"] = problem
             _declare_security(document, access)
+            drop_unanswered_validation_errors(document)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -153,7 +162,7 @@ def _declare_security(document: dict[str, Any], access: Access) -> None:
             if access.limits and rule.limited:
                 statuses.append(429)
             responses = operation.setdefault("responses", {})
-            for status, response in problems(*statuses).items():
+            for status, response in error_responses(path, *statuses).items():
                 responses.setdefault(str(status), response)
 
 
