@@ -166,6 +166,27 @@ def api_schema(fuzz_server: LiveServer, fuzz_target: FuzzTarget) -> OpenApiSchem
                     },
                 },
                 {
+                    # The same for the Open Inference Protocol's tensors (their width and
+                    # datatypes are the served model's), and whether a tensor's data fill
+                    # its shape and are of its datatype is a relation between fields that
+                    # a JSON schema cannot state: valid-looking tensors get 400. A version
+                    # asked for by number may not exist (404).
+                    "include-path-regex": "^/v2/models/[^/]+(/versions/[^/]+)?/infer$",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "404", *refused],
+                        }
+                    },
+                },
+                {
+                    # Which versions exist is the registry's, which the document does not
+                    # carry: a version asked for by number may not exist (404).
+                    "include-path-regex": "^/v2/models/[^/]+/versions/",
+                    "checks": {
+                        "positive_data_acceptance": {"expected-statuses": ["2xx", "404", *refused]},
+                    },
+                },
+                {
                     # Whether a valid-looking request can train is this server's state
                     # and settings, which the document does not carry: a data set name
                     # must be one it has, a `file:` URL needs MLAPI_DATASET_ALLOW_FILE,
