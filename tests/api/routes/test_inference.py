@@ -1,5 +1,7 @@
 """The Open Inference Protocol's routes before the model loads, and in the app's document."""
 
+import json
+
 from fastapi.testclient import TestClient
 
 from mlapi.main import create_app
@@ -31,3 +33,28 @@ def test_the_model_name_comes_from_the_settings(settings: Settings) -> None:
     client = TestClient(app)
     assert client.post("/v2/models/mlapi/infer", json=INFER).status_code == 404
     assert client.post("/v2/models/churn/infer", json=INFER).status_code == 503  # not loaded
+
+
+def test_a_body_without_media_type_is_json_here_only(settings: Settings) -> None:
+    client = TestClient(create_app(settings))
+    untyped = json.dumps(INFER).encode()
+    assert client.post("/v2/models/mlapi/infer", content=untyped).status_code == 503  # read
+    assert client.post("/v1/predict", content=untyped).status_code == 415
+
+
+def test_invalid_requests_are_400_naming_the_field_in_the_protocols_error(
+    settings: Settings,
+) -> None:
+    client = TestClient(create_app(settings))
+    answer = client.post("/v2/models/mlapi/infer", json={"inputs": INFER["inputs"], "id": 7})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "The request has 1 invalid field. (#/id: Input should be a valid string)"
+    }
+    binary = client.post(
+        "/v2/models/mlapi/infer",
+        content=json.dumps(INFER).encode() + b"\x00\x00\x80?",
+        headers={"Inference-Header-Content-Length": str(len(json.dumps(INFER)))},
+    )
+    assert binary.status_code == 400
+    assert "binary_data=False" in binary.json()["error"]
