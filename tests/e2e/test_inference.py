@@ -71,7 +71,7 @@ def test_server_is_live_and_ready(client: triton.InferenceServerClient) -> None:
 def test_server_metadata_names_mlapi(client: triton.InferenceServerClient) -> None:
     metadata = client.get_server_metadata()
     assert metadata["name"] == "mlapi"
-    assert metadata["extensions"] == []
+    assert metadata["extensions"] == ["binary_tensor_data"]
     assert metadata["version"]
 
 
@@ -189,14 +189,17 @@ def test_tritonclient_reads_the_servers_message_for_each_error(
     )
 
 
-def test_binary_tensor_data_is_refused_saying_how_to_send_json(
-    client: triton.InferenceServerClient, rows: np.ndarray
+def test_binary_tensors_tritonclients_default_give_the_same_answer(
+    client: triton.InferenceServerClient, http: httpx.Client, rows: np.ndarray
 ) -> None:
-    tensor = triton.InferInput("input-0", [1, 4], "FP64")
-    tensor.set_data_from_numpy(rows[:1])  # binary, tritonclient's default
-    refused = error_of(client, MODEL, [tensor])
-    assert refused.status() == "400"
-    assert "binary_data=False" in refused.message()
+    sent = rows.astype(np.float32)
+    tensor = triton.InferInput("input-0", list(sent.shape), "FP32")
+    tensor.set_data_from_numpy(sent)  # binary, as tritonclient sends it unless told
+    asked = [triton.InferRequestedOutput(name) for name in ("predict", "predict_proba")]
+    result = client.infer(MODEL, [tensor], outputs=asked)  # binary answers asked: JSON ones
+    expected = v1_predict(http, sent)
+    assert result.as_numpy("predict_proba").tolist() == expected["probability"]
+    assert result.as_numpy("predict").tolist() == expected["prediction"]
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlapi.api.errors import problem_response
 from mlapi.api.oip import is_inference_path
+from mlapi.api.oip.binary import HEADER as BINARY_HEADER
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 
@@ -236,7 +237,7 @@ class RequestLimitsMiddleware:
             return
 
         body = b"".join(chunks)
-        if size and json_too_deep(body, self.max_json_depth):
+        if size and json_too_deep(_json_part(path, headers, body), self.max_json_depth):
             response = problem_response(
                 400,
                 "json-too-deep",
@@ -257,3 +258,11 @@ class RequestLimitsMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+def _json_part(path: str, headers: Headers, body: bytes) -> bytes:
+    """The JSON of a body: all of it, but binary tensors' bytes (:mod:`mlapi.api.oip.binary`)."""
+    split = headers.get(BINARY_HEADER)
+    if split is not None and split.isdigit() and is_inference_path(path):
+        return body[: int(split)]
+    return body

@@ -57,4 +57,27 @@ def test_invalid_requests_are_400_naming_the_field_in_the_protocols_error(
         headers={"Inference-Header-Content-Length": str(len(json.dumps(INFER)))},
     )
     assert binary.status_code == 400
-    assert "binary_data=False" in binary.json()["error"]
+    assert binary.json() == {"error": "the body has 4 bytes no input claims"}
+
+
+def test_binary_tensors_bytes_are_no_json_to_the_depth_limit(settings: Settings) -> None:
+    raw = b"[" * 8 * 40  # 40 FP64 elements whose bytes all look like opening brackets
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "shape": [10, 4],
+                    "datatype": "FP64",
+                    "parameters": {"binary_data_size": len(raw)},
+                }
+            ]
+        }
+    ).encode()
+    client = TestClient(create_app(settings))
+    answer = client.post(
+        "/v2/models/mlapi/infer",
+        content=header + raw,
+        headers={"Inference-Header-Content-Length": str(len(header))},
+    )
+    assert answer.json() == {"error": "the model is still loading"}  # read, up to the model

@@ -161,7 +161,7 @@ class MetadataServerResponse(_Message):
     version: str
     """The server's version."""
     extensions: list[str]
-    """The protocol extensions it supports: none."""
+    """The protocol extensions it supports: ``binary_tensor_data`` (for requests)."""
 
 
 class ServerLiveResponse(_Message):

@@ -20,7 +20,10 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from mlapi import __version__
 from mlapi.api.deps import ServiceDep
+from mlapi.api.middleware import replay_body
 from mlapi.api.oip import PREFIX
+from mlapi.api.oip.binary import HEADER as BINARY_HEADER
+from mlapi.api.oip.binary import inline_binary_tensors
 from mlapi.api.oip.codecs import (
     FEATURE_DATATYPES,
     decode_rows,
@@ -41,7 +44,6 @@ from mlapi.api.oip.types import (
 )
 from mlapi.api.routes._responses import inference_errors
 from mlapi.api.routing import StrictQueryRoute
-from mlapi.ml.errors import InvalidInputError
 from mlapi.ml.rows import in_range
 from mlapi.serving.errors import ModelVersionNotFoundError
 from mlapi.serving.records import MAX_INTEGER, ModelVersion
@@ -61,34 +63,35 @@ _VERSION = Path(
     description="A registered version's number; it need not be the active one.",
 )
 
-#: Triton's binary tensor data extension, which tritonclient uses unless told otherwise.
-BINARY_HEADER = "inference-header-content-length"
+#: The protocol extensions the server supports, as its metadata names them.
+EXTENSIONS = ["binary_tensor_data"]
 
 
-class JsonTensorsRoute(StrictQueryRoute):
-    """A route that says so when a request sends tensors in binary (Triton's extension).
+class BinaryTensorsRoute(StrictQueryRoute):
+    """A route that also reads tensors sent in binary (Triton's extension, tritonclient's way).
 
-    Such a body is JSON followed by raw bytes, which would otherwise be refused as
-    malformed JSON without a word about why.
+    Such a body is JSON followed by raw bytes (:mod:`mlapi.api.oip.binary`); the route
+    reads the plain JSON request it stands for.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """Wrap the strict handler with the check of the binary extension's header.
+        """Wrap the strict handler with the reading of binary tensors.
 
         Returns:
             The request handler.
         """
         handler = super().get_route_handler()
 
-        async def json_tensors_handler(request: Request) -> Response:
-            if BINARY_HEADER in request.headers:
-                raise InvalidInputError(
-                    "binary tensor data (Inference-Header-Content-Length) is not supported: "
-                    "send the tensors' data as JSON (tritonclient: binary_data=False)"
-                )
-            return await handler(request)
+        async def binary_tensors_handler(request: Request) -> Response:
+            header_length = request.headers.get(BINARY_HEADER)
+            if header_length is None:
+                return await handler(request)
+            inlined = inline_binary_tensors(await request.body(), header_length)
+            return await handler(
+                Request(request.scope, replay_body([inlined], False, request.receive))
+            )
 
-        return json_tensors_handler
+        return binary_tensors_handler
 
 
 _INFER_ANSWER: dict[int | str, dict[str, Any]] = {
@@ -104,7 +107,7 @@ def make_router(model_name: str) -> APIRouter:
     router = APIRouter(
         prefix=PREFIX,
         tags=["open inference protocol"],
-        route_class=JsonTensorsRoute,
+        route_class=BinaryTensorsRoute,
         strict_content_type=False,  # a body without a media type is JSON (tritonclient's)
     )
     name = Path(
@@ -130,8 +133,8 @@ def make_router(model_name: str) -> APIRouter:
 
     @router.get("", responses=inference_errors(400))
     async def server_metadata() -> MetadataServerResponse:
-        """Say what the server is: its name, version and protocol extensions (none)."""
-        return MetadataServerResponse(name=SERVER_NAME, version=__version__, extensions=[])
+        """Say what the server is: its name, version and protocol extensions."""
+        return MetadataServerResponse(name=SERVER_NAME, version=__version__, extensions=EXTENSIONS)
 
     @router.get("/models/{model_name}", responses=inference_errors(400, 404, 503))
     async def model_metadata(
