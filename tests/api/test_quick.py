@@ -152,6 +152,37 @@ def test_every_inference_request_gets_the_same_bytes_both_ways(
         _same(clients, path, raw)
 
 
+def binary_request(rows: np.ndarray, datatype: str = "FP32") -> tuple[bytes, dict[str, str]]:
+    """An infer body with its tensor in binary after the JSON, as tritonclient sends it."""
+    raw = rows.tobytes()
+    tensor = {"name": "x", "shape": list(rows.shape), "datatype": datatype}
+    header = json.dumps(
+        {"inputs": [{**tensor, "parameters": {"binary_data_size": len(raw)}}]}
+    ).encode()
+    return header + raw, {"Inference-Header-Content-Length": str(len(header))}
+
+
+@pytest.mark.parametrize(
+    "body_and_headers",
+    [
+        binary_request(np.array(ROWS, dtype=np.float32)),
+        binary_request(np.array(ROWS, dtype=np.float64), "FP64"),
+        binary_request(np.array(ROWS, dtype=np.float32)[:, :3]),
+        binary_request(np.array(ROWS, dtype=np.float32), "FP64"),  # half the bytes short
+        (b'{"inputs": []}', {"Inference-Header-Content-Length": "99"}),
+    ],
+)
+def test_binary_inference_requests_get_the_same_bytes_both_ways(
+    clients: tuple[TestClient, TestClient], body_and_headers: tuple[bytes, dict[str, str]]
+) -> None:
+    body, headers = body_and_headers
+    quick, routed = (
+        client.post("/v2/models/mlapi/infer", content=body, headers=headers) for client in clients
+    )
+    assert quick.status_code == routed.status_code
+    assert quick.content == routed.content
+
+
 def test_the_quick_way_answers_numeric_inference_requests_even_without_a_media_type(
     clients: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -168,6 +199,8 @@ def test_the_quick_way_answers_numeric_inference_requests_even_without_a_media_t
     body = json.dumps({"inputs": [INFER_INPUT]}).encode()
     for path in ("/v2/models/mlapi/infer", "/v2/models/mlapi/versions/1/infer"):
         assert quick.post(path, content=body).status_code == 200  # no Content-Type
+    body, headers = binary_request(np.array(ROWS, dtype=np.float32))
+    assert quick.post("/v2/models/mlapi/infer", content=body, headers=headers).status_code == 200
     assert routed == []
     bad = {"inputs": [{**INFER_INPUT, "shape": [1, 4], "data": [1e300, 1, 1, 1]}]}
     assert quick.post("/v2/models/mlapi/infer", json=bad).status_code == 400

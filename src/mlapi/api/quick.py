@@ -146,7 +146,7 @@ class QuickPredict:
         if len(body) > self.max_body_bytes:  # the app refuses it, reading the rest
             await self.app(scope, replay_body([body], more_body, receive), send)
             return
-        answer = await self._answer(path, body)
+        answer = await self._answer(path, body, scope["headers"])
         if answer is None:
             await self.app(scope, replay_body([body], False, receive), send)
             return
@@ -165,16 +165,17 @@ class QuickPredict:
         for name, value in headers:
             if name == b"content-type":
                 json_body = is_json(value.decode("latin-1"))
-            elif (
-                name == b"content-length"
-                and (not value.isdigit() or int(value) > self.max_body_bytes)
-            ) or name == b"inference-header-content-length":  # binary tensors: the route's
+            elif name == b"content-length" and (
+                not value.isdigit() or int(value) > self.max_body_bytes
+            ):
                 return False
         return json_body
 
-    async def _answer(self, path: str, body: bytes) -> bytes | None:
+    async def _answer(
+        self, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> bytes | None:
         if path not in _KEYS:
-            return await self.inference.answer(path, body)
+            return await self.inference.answer(path, body, headers)
         parsed = parse_rows(body, _KEYS[path])
         if parsed is None:
             return None

@@ -1,7 +1,8 @@
 """The quick way through ``infer``, for a finite numeric matrix: what most requests are.
 
 :class:`~mlapi.api.quick.QuickPredict` asks :class:`QuickInfer` about requests to the
-``infer`` routes. It reads the body as the route would (orjson, then the same pydantic
+``infer`` routes. It reads the body as the route would (binary tensors inlined as
+:mod:`mlapi.api.oip.binary` does, orjson, then the same pydantic
 model and the same codecs), predicts through the service's ``predict_numbers`` (the
 route's own call, batched with every other request) and writes the same answer; for
 anything else or in doubt (an error to answer, text, a model that takes text, a version
@@ -17,6 +18,7 @@ import orjson
 from pydantic import ValidationError
 
 from mlapi.api.oip import PREFIX
+from mlapi.api.oip.binary import HEADER, inline_binary_tensors
 from mlapi.api.oip.codecs import decode_rows, encode_response, labels_asked, requested_outputs
 from mlapi.api.oip.types import InferenceRequest
 from mlapi.ml.errors import InvalidInputError
@@ -25,6 +27,8 @@ from mlapi.serving.records import MAX_INTEGER
 from mlapi.serving.service import Service
 
 _VERSION = re.compile(r"[1-9][0-9]{0,9}")
+
+_BINARY_HEADER = HEADER.encode()
 
 
 class QuickInfer:
@@ -45,12 +49,15 @@ class QuickInfer:
         """Say whether a path is one of the model's ``infer`` routes."""
         return path == self._infer or (path.startswith(self._versions) and path.endswith("/infer"))
 
-    async def answer(self, path: str, body: bytes) -> bytes | None:
+    async def answer(
+        self, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> bytes | None:
         """Answer an ``infer`` request as its route would, if it is a quick one.
 
         Args:
             path: One of the model's ``infer`` paths (see :meth:`takes`).
-            body: The request body.
+            body: The request body: JSON, or JSON and binary tensors.
+            headers: The request headers, which say whether binary tensors follow.
 
         Returns:
             The answer's JSON; None for anything that is not quick.
@@ -62,6 +69,9 @@ class QuickInfer:
                 return None
             number = int(version)
         try:
+            for name, value in headers:
+                if name == _BINARY_HEADER:
+                    body = inline_binary_tensors(body, value.decode("latin-1"))
             request = InferenceRequest.model_validate(orjson.loads(body))
             outputs = requested_outputs(request)
             labels = labels_asked(request)
