@@ -168,8 +168,9 @@ def api_schema(fuzz_server: LiveServer, fuzz_target: FuzzTarget) -> OpenApiSchem
             "operations": [
                 {
                     # A row's width and the kinds of its values are the served model's
-                    # (four numbers for Iris), which a document made once at start-up
-                    # cannot say: valid-looking rows of another width get 422.
+                    # (four numbers for Iris), which the document shows in descriptions
+                    # and examples but not in its schemas, the same for every model:
+                    # valid-looking rows of another width get 422.
                     "include-path": ["/predict", "/v1/predict"],
                     "checks": {
                         "positive_data_acceptance": {
