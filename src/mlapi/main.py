@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.telemetry import TelemetryConfig
 
 from mlapi.api.access import SECURITY_SCHEMES, Access, rule_for
+from mlapi.api.documents import ServedDocuments
 from mlapi.api.errors import install_error_handlers
 from mlapi.api.guard import AccessMiddleware
 from mlapi.api.headers import install_browser_layers
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
 
+    documents = ServedDocuments(service)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(
@@ -119,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _declare_security(document, access)
             drop_unanswered_validation_errors(document)
             app.openapi_schema = document
-        return app.openapi_schema
+        return documents.describe(app.openapi_schema)  # the served model's, once loaded
 
     app.openapi = openapi  # type: ignore[method-assign]
 

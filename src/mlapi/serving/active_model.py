@@ -16,14 +16,16 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 from anyio import to_thread
 
 from mlapi.ml import IrisClassifier, ModelFileError
 from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
+from mlapi.serving.examples import served_example
 from mlapi.serving.reading import ModelReader
-from mlapi.serving.records import ActiveState, ModelVersion
+from mlapi.serving.records import ActiveState, ModelVersion, ServedExample
 from mlapi.serving.registry import Registry
 from mlapi.settings import Settings
 
@@ -41,6 +43,15 @@ class ServedModel:
 
     version: ModelVersion
     classifier: IrisClassifier
+
+    @cached_property
+    def example(self) -> ServedExample:
+        """A row the model takes and its answer, for documents: predicted at first use.
+
+        Raises:
+            InvalidInputError: If the model takes no row at all (an inconsistent model).
+        """
+        return served_example(self.version, self.classifier)
 
 
 class ActiveModel:

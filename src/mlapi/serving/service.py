@@ -16,7 +16,6 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import Any, Self
 
 import numpy as np
@@ -41,6 +40,7 @@ from mlapi.serving.records import (
     ModelVersion,
     ModelVersionPage,
     Predictions,
+    ServedExample,
     TrainingJob,
     TrainingOrder,
 )
@@ -124,12 +124,7 @@ class Service:
             raise
         return self
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     @asynccontextmanager
@@ -225,6 +220,10 @@ class Service:
         state = await to_thread.run_sync(self._registry.active)
         active = state is not None and state.version == served.version.version
         return dataclasses.replace(served.version, active=active)
+
+    def example(self) -> ServedExample:
+        """Show the served model by a row it takes and its answer (ModelNotReadyError until one)."""
+        return self._active.served.example
 
     def live(self) -> Health:
         """Say that the process answers: ``status="ok"``."""
