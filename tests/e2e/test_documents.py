@@ -230,3 +230,22 @@ def test_every_model_is_documented_with_the_same_schemas(replicas: Replicas) -> 
     iris, wine, pets = map(without_words, documents)
     assert iris == wine == pets
     assert documents[0] != documents[1] != documents[2]
+
+
+def test_a_server_told_its_data_is_confidential_shows_placeholders(
+    replicas: Replicas, tmp_path: Path
+) -> None:
+    activate(replicas.first, replicas.wine)
+    confidential = start_server(
+        replicas.first.model_dir.parent,
+        extra_env={"MLAPI_DOCUMENT_DATA_ROWS": "false"},
+    )
+    try:
+        document = document_of(confidential)
+        for path in PATHS:
+            body = request_body(document, path)
+            assert examples(body)["row"] == {"data": [[0.0] * 13]}
+            assert "placeholders" in body["description"]
+            send_examples(confidential, document, path)
+    finally:
+        confidential.stop()

@@ -115,3 +115,13 @@ def test_a_malformed_recorded_row_is_not_shown(iris_metadata: ModelMetadata, rec
 
 def test_placeholders_are_zero_for_numbers_and_null_for_text() -> None:
     assert placeholder_row(["number", "integer", "string"]) == [0.0, 0, None]
+
+
+def test_a_recorded_row_is_not_shown_where_training_data_is_confidential(
+    iris_metadata: ModelMetadata,
+) -> None:
+    other = dataclasses.replace(iris_metadata, dataset_name="patients")
+
+    assert example_row(other, recorded=False) == ExampleRow([0.0] * 4, placeholder=True)
+    # Iris is public and bundled: its row is shown either way.
+    assert example_row(iris_metadata, recorded=False) == ExampleRow(IRIS_ROW)

@@ -54,17 +54,22 @@ def first_row(features: np.ndarray, feature_types: Sequence[str]) -> list[Any]:
     return [_json_value(value, kind) for value, kind in row]
 
 
-def example_row(metadata: ModelMetadata) -> ExampleRow:
+def example_row(metadata: ModelMetadata, *, recorded: bool = True) -> ExampleRow:
     """Give a row that the model ``metadata`` describes takes, from its data set if known.
 
+    Args:
+        metadata: The model's description.
+        recorded: Whether the row recorded at training may be used (False where the
+            training data is confidential).
+
     Returns:
-        The row recorded at training; else the first complete row of the bundled data
-        set the model was trained on, if it was (same name and checksum); else
-        :func:`placeholder_row`.
+        The row recorded at training, if allowed; else the first complete row of the
+        bundled data set the model was trained on, if it was (same name and checksum);
+        else :func:`placeholder_row`.
     """
-    recorded = _checked(metadata.example_row, metadata.feature_types)
-    if recorded is not None:
-        return ExampleRow(recorded)
+    row = _checked(metadata.example_row, metadata.feature_types) if recorded else None
+    if row is not None:
+        return ExampleRow(row)
     if metadata.dataset_name in datasets.BUNDLED and metadata.dataset_url is None:
         data = datasets.bundled(metadata.dataset_name)
         if data["checksum"] == metadata.dataset_checksum:

@@ -39,10 +39,13 @@ class ServedModel:
     Attributes:
         version: The registry record, as read when the model was loaded.
         classifier: The loaded classifier.
+        data_rows: Whether its example may be the row its version recorded from the
+            training data (``MLAPI_DOCUMENT_DATA_ROWS``).
     """
 
     version: ModelVersion
     classifier: IrisClassifier
+    data_rows: bool = True
 
     @cached_property
     def example(self) -> ServedExample:
@@ -51,7 +54,7 @@ class ServedModel:
         Raises:
             InvalidInputError: If the model takes no row at all (an inconsistent model).
         """
-        return served_example(self.version, self.classifier)
+        return served_example(self.version, self.classifier, data_rows=self.data_rows)
 
 
 class ActiveModel:
@@ -99,11 +102,11 @@ class ActiveModel:
         """
         kept = self._kept(version)
         if kept is not None:
-            return ServedModel(self._registry.verify(version), kept.classifier)
+            return self._serving(self._registry.verify(version), kept.classifier)
         options = self._settings.classifier_options()
         if serving:
             options["reader"] = self._reader
-        return ServedModel(*self._registry.load(version, **options))
+        return self._serving(*self._registry.load(version, **options))
 
     def _kept(self, version: int) -> ServedModel | None:
         served = self._served
@@ -159,7 +162,10 @@ class ActiveModel:
             **self._settings.classifier_options(),
         )
         logger.warning("no registered version loads; serving the bundled model")
-        return ServedModel(self._registry.register(bundled, "mlapi (bundled model)"), bundled)
+        return self._serving(self._registry.register(bundled, "mlapi (bundled model)"), bundled)
+
+    def _serving(self, version: ModelVersion, classifier: IrisClassifier) -> ServedModel:
+        return ServedModel(version, classifier, self._settings.document_data_rows)
 
     def _newer(self) -> tuple[ActiveState, ServedModel] | None:
         state = self._registry.active()

@@ -10,12 +10,16 @@ from mlapi.ml.examples import ExampleRow, example_row, placeholder_row
 from mlapi.serving.records import ModelVersion, Predictions, ServedExample
 
 
-def served_example(version: ModelVersion, classifier: IrisClassifier) -> ServedExample:
+def served_example(
+    version: ModelVersion, classifier: IrisClassifier, *, data_rows: bool = True
+) -> ServedExample:
     """Show a model by a row it takes and its answer, predicted here (one row, blocking).
 
     Args:
         version: The model's version record.
         classifier: The model, loaded.
+        data_rows: Whether the row its version recorded from the training data may be
+            shown; if not, only a row of a bundled public data set is.
 
     Returns:
         The example: a row of the model's data set where one is known, else (or if the
@@ -27,7 +31,7 @@ def served_example(version: ModelVersion, classifier: IrisClassifier) -> ServedE
     metadata = classifier.metadata
     if metadata is None:
         raise InvalidInputError("the classifier is not trained: it has no example")
-    row = example_row(metadata)
+    row = example_row(metadata, recorded=data_rows)
     try:
         answer = classifier.predict([row.values])
     except InvalidInputError:
