@@ -89,7 +89,7 @@ def _before_and_after_registration(outcomes: Counter[str]) -> tuple[bool, bool]:
 
 @pytest.mark.parametrize(
     ("database_url", "iterations"),
-    [("sqlite", 8), ("postgresql", 4)],
+    [("sqlite", 6), ("postgresql", 4)],
     indirect=["database_url"],
 )
 def test_sigkill_at_any_moment_of_a_training_leaves_a_consistent_service(

@@ -41,7 +41,7 @@ MIN_REQUESTS = 1000
 
 #: Generated examples per operation and generation mode in the fuzzing phase (the
 #: examples and coverage phases add their own cases on top).
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 30
 
 #: What makes the model-changing routes cheap to fuzz: a decision tree by default, few
 #: boosting stages when the article's ``/train?gradient_boosting=true`` asks for them,
