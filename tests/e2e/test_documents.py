@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sklearn.datasets import load_wine
 
+from tests.api.test_documents import without_words
 from tests.e2e import packages
 from tests.e2e.conftest import LiveServer, start_server, wait_for_job
 
@@ -113,19 +114,6 @@ def send_examples(server: LiveServer, document: dict[str, Any], path: str) -> No
             answer = client.post(path, json=body)
             assert answer.status_code == 200, (name, answer.text)
             assert answer.json() == shown, name
-
-
-def without_words(value: Any) -> Any:
-    """A document without its descriptions and examples: what it says is valid."""
-    if isinstance(value, dict):
-        return {
-            key: without_words(item)
-            for key, item in value.items()
-            if key not in {"description", "examples"}
-        }
-    if isinstance(value, list):
-        return [without_words(item) for item in value]
-    return value
 
 
 def first_complete_row(path: Path) -> list[str]:
