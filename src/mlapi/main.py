@@ -14,14 +14,15 @@ from fastapi.responses import RedirectResponse
 from fastapi.telemetry import TelemetryConfig
 
 from mlapi.api.access import SECURITY_SCHEMES, Access, rule_for
+from mlapi.api.documents import ServedDocuments
 from mlapi.api.errors import install_error_handlers
 from mlapi.api.guard import AccessMiddleware
 from mlapi.api.headers import install_browser_layers
 from mlapi.api.middleware import BodyReader, RequestLimitsMiddleware
 from mlapi.api.observe import Observe
 from mlapi.api.quick import QuickPredict
-from mlapi.api.routes import audit, health, jobs, metrics, models, predict, seed
-from mlapi.api.routes._responses import problems
+from mlapi.api.routes import audit, health, inference, jobs, metrics, models, predict, seed
+from mlapi.api.routes._responses import drop_unanswered_validation_errors, error_responses
 from mlapi.api.schemas import Problem
 from mlapi.keys import Scope
 from mlapi.logs import configure as configure_logging
@@ -100,10 +101,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         Observe, metrics=service.metrics, routes=app.router.routes, access_log=settings.access_log
     )
-    routers = (seed.router, predict.router, models.router, jobs.router, audit.router, health.router)
+    routers = (
+        seed.router,
+        predict.router,
+        models.router,
+        jobs.router,
+        audit.router,
+        health.router,
+        inference.make_router(settings.model_name),
+    )
     for router in routers:
         app.include_router(router)
     app.include_router(metrics.router)
+
+    documents = ServedDocuments(service)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -118,8 +129,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schemas.update(problem.pop("$defs", {}))
             schemas["Problem"] = problem
             _declare_security(document, access)
+            drop_unanswered_validation_errors(document)
             app.openapi_schema = document
-        return app.openapi_schema
+        return documents.describe(app.openapi_schema)  # the served model's, once loaded
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -162,7 +174,7 @@ def _declare_security(document: dict[str, Any], access: Access) -> None:
             if access.limits and rule.limited:
                 statuses.append(429)
             responses = operation.setdefault("responses", {})
-            for status, response in problems(*statuses).items():
+            for status, response in error_responses(path, *statuses).items():
                 responses.setdefault(str(status), response)
 
 

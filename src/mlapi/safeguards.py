@@ -67,6 +67,14 @@ class Safeguards(BaseModel):
         "the last good model keeps serving).",
     )
 
+    document_data_rows: bool = Field(
+        default=True,
+        description="Whether the OpenAPI document, open to anyone, shows a row recorded from "
+        "the served model's training data as its predict example; `false` where that data "
+        "is confidential: placeholders of each feature's type instead (rows of the bundled "
+        "public data sets are shown either way).",
+    )
+
     @field_validator("rate_limit")
     @classmethod
     def _parse_rate_limit(cls, value: str | None) -> str | None:

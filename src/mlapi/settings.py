@@ -212,6 +212,11 @@ class Settings(Safeguards, Observability, BaseSettings):
         description="Seconds a client may take to send a request body, once its headers "
         "are in; a slower one gets 408.",
     )
+    model_name: str = Field(
+        default="mlapi",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        description="The model's name in the Open Inference Protocol: `/v2/models/<name>`.",
+    )
     error_detail: ErrorDetail = Field(
         default=ErrorDetail.SAFE,
         description="What error responses say of the server's own failures: `safe` gives a "

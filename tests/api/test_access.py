@@ -57,6 +57,15 @@ def test_every_route_of_the_app_has_a_rule_of_its_own(settings: Settings) -> Non
         ("DELETE", "/v1/models/7", Scope.ADMIN, "delete"),
         ("GET", "/v1/audit", Scope.ADMIN, None),
         ("GET", "/v1/health/ready", None, None),
+        ("GET", "/v2/health/live", None, None),
+        ("GET", "/v2/health/ready", None, None),
+        ("GET", "/v2", Scope.PREDICT, None),
+        ("GET", "/v2/models/mlapi", Scope.PREDICT, None),
+        ("GET", "/v2/models/mlapi/ready", Scope.PREDICT, None),
+        ("GET", "/v2/models/mlapi/versions/2", Scope.PREDICT, None),
+        ("GET", "/v2/models/mlapi/versions/2/ready", Scope.PREDICT, None),
+        ("POST", "/v2/models/mlapi/infer", Scope.PREDICT, None),
+        ("POST", "/v2/models/mlapi/versions/2/infer", Scope.PREDICT, None),
     ],
 )
 def test_rules_name_the_scope_and_the_audited_action(

@@ -212,18 +212,49 @@ def test_articles_predict_schemas_keep_their_names(document: dict[str, Any]) -> 
     assert component_name(success_schema(document, "/predict", "post")) == "IrisPredictionResponse"
 
 
-def test_every_error_answer_is_documented_as_a_problem(document: dict[str, Any]) -> None:
-    wrong = []
+def error_schemas(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The media type and schema component of every error answer, by operation and status."""
+    found = {}
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             if method not in HTTP_METHODS:
                 continue
             for status, response in operation["responses"].items():
                 if status.startswith(("4", "5")):
-                    content = response.get("content", {})
-                    schema = content.get("application/problem+json", {}).get("schema", {})
-                    if set(content) != {"application/problem+json"} or (
-                        component_name(schema) != "Problem"
-                    ):
-                        wrong.append(f"{method.upper()} {path} {status}")
+                    [(media_type, content)] = response.get("content", {"none": {}}).items()
+                    schema = component_name(content.get("schema", {}))
+                    found[f"{method.upper()} {path} {status}"] = (media_type, schema)
+    return found
+
+
+def test_every_error_answer_is_documented_as_a_problem(document: dict[str, Any]) -> None:
+    wrong = [
+        operation
+        for operation, described in error_schemas(document).items()
+        if " /v2" not in operation and described != ("application/problem+json", "Problem")
+    ]
     assert wrong == []
+
+
+def test_open_inference_protocol_errors_are_documented_as_its_error_object(
+    document: dict[str, Any],
+) -> None:
+    inference = {
+        operation: described
+        for operation, described in error_schemas(document).items()
+        if " /v2" in operation
+    }
+    assert "POST /v2/models/{model_name}/infer 400" in inference
+    assert set(inference.values()) == {("application/json", "InferenceErrorResponse")}
+    error = document["components"]["schemas"]["InferenceErrorResponse"]
+    assert error["required"] == ["error"]
+
+
+def test_open_inference_protocol_routes_name_the_one_model(document: dict[str, Any]) -> None:
+    operation = document["paths"]["/v2/models/{model_name}/infer"]["post"]
+    [name] = [each for each in operation["parameters"] if each["name"] == "model_name"]
+    assert name["schema"]["enum"] == ["mlapi"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert component_name(body) == "InferenceRequest"
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert component_name(answer) == "InferenceResponse"

@@ -97,6 +97,116 @@ def test_every_body_gets_the_same_bytes_both_ways(
         _same(clients, path, raw)
 
 
+INFER_INPUT = {"name": "input-0", "shape": [4, 4], "datatype": "FP64", "data": ROWS}
+
+FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+
+INFER_BODIES = [
+    {"inputs": [INFER_INPUT]},
+    {"id": "7", "inputs": [{**INFER_INPUT, "datatype": "FP32"}], "parameters": {"labels": True}},
+    {"inputs": [INFER_INPUT], "outputs": [{"name": "predict_proba"}, {"name": "predict"}]},
+    {"inputs": [INFER_INPUT], "parameters": {"binary_data_output": True, "labels": False}},
+    {"inputs": [{**INFER_INPUT, "data": [value for row in ROWS for value in row]}]},
+    {"inputs": [{**INFER_INPUT, "datatype": "INT32", "data": [[5, 3, 1, 0]] * 4}]},
+    {
+        "inputs": [
+            {"name": n, "shape": [1], "datatype": "FP64", "data": [v]}
+            for n, v in zip(FEATURES, ROWS[0], strict=True)
+        ]
+    },
+    {"inputs": [{**INFER_INPUT, "shape": [4, 3]}]},
+    {"inputs": [{**INFER_INPUT, "shape": [1, 3], "data": [5.1, 3.5, 1.4]}]},
+    {"inputs": [{**INFER_INPUT, "shape": [1, 4], "data": [1e300, 1, 1, 1]}]},
+    {"inputs": [{**INFER_INPUT, "data": [[5.1, True, 1.4, 0.2]] * 4}]},
+    {"inputs": [{**INFER_INPUT, "datatype": "BYTES", "data": [["5.1"] * 4] * 4}]},
+    {"inputs": [INFER_INPUT], "outputs": [{"name": "probabilities"}]},
+    {"inputs": [INFER_INPUT], "parameters": {"labels": "yes"}},
+    {"inputs": [INFER_INPUT], "extra": 1},
+    {"inputs": []},
+    [INFER_INPUT],
+]
+
+INFER_RAW_BODIES = [
+    b'{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP64", "data": [NaN, 1, 1, 1]}]}',
+    b'{"inputs": [',
+    b"",
+]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/models/mlapi/infer",
+        "/v2/models/mlapi/versions/1/infer",
+        "/v2/models/mlapi/versions/99/infer",
+        "/v2/models/mlapi/versions/01/infer",
+        "/v2/models/iris/infer",
+    ],
+)
+def test_every_inference_request_gets_the_same_bytes_both_ways(
+    clients: tuple[TestClient, TestClient], path: str
+) -> None:
+    for body in INFER_BODIES:
+        _same(clients, path, json.dumps(body).encode())
+    for raw in INFER_RAW_BODIES:
+        _same(clients, path, raw)
+
+
+def binary_request(rows: np.ndarray, datatype: str = "FP32") -> tuple[bytes, dict[str, str]]:
+    """An infer body with its tensor in binary after the JSON, as tritonclient sends it."""
+    raw = rows.tobytes()
+    tensor = {"name": "x", "shape": list(rows.shape), "datatype": datatype}
+    header = json.dumps(
+        {"inputs": [{**tensor, "parameters": {"binary_data_size": len(raw)}}]}
+    ).encode()
+    return header + raw, {"Inference-Header-Content-Length": str(len(header))}
+
+
+@pytest.mark.parametrize(
+    "body_and_headers",
+    [
+        binary_request(np.array(ROWS, dtype=np.float32)),
+        binary_request(np.array(ROWS, dtype=np.float64), "FP64"),
+        binary_request(np.array(ROWS, dtype=np.float32)[:, :3]),
+        binary_request(np.array(ROWS, dtype=np.float32), "FP64"),  # half the bytes short
+        (b'{"inputs": []}', {"Inference-Header-Content-Length": "99"}),
+    ],
+)
+def test_binary_inference_requests_get_the_same_bytes_both_ways(
+    clients: tuple[TestClient, TestClient], body_and_headers: tuple[bytes, dict[str, str]]
+) -> None:
+    body, headers = body_and_headers
+    quick, routed = (
+        client.post("/v2/models/mlapi/infer", content=body, headers=headers) for client in clients
+    )
+    assert quick.status_code == routed.status_code
+    assert quick.content == routed.content
+
+
+def test_the_quick_way_answers_numeric_inference_requests_even_without_a_media_type(
+    clients: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quick, _ = clients
+    service = quick.app.state.service  # type: ignore[attr-defined]
+    routed: list[object] = []
+    real = service.predict
+
+    async def spy(*args: object, **kwargs: object) -> object:
+        routed.append(args)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "predict", spy)
+    body = json.dumps({"inputs": [INFER_INPUT]}).encode()
+    for path in ("/v2/models/mlapi/infer", "/v2/models/mlapi/versions/1/infer"):
+        assert quick.post(path, content=body).status_code == 200  # no Content-Type
+    body, headers = binary_request(np.array(ROWS, dtype=np.float32))
+    assert quick.post("/v2/models/mlapi/infer", content=body, headers=headers).status_code == 200
+    assert routed == []
+    bad = {"inputs": [{**INFER_INPUT, "shape": [1, 4], "data": [1e300, 1, 1, 1]}]}
+    assert quick.post("/v2/models/mlapi/infer", json=bad).status_code == 400
+    assert len(routed) == 1
+
+
 def test_query_strings_media_types_and_sizes_go_the_routed_way(
     clients: tuple[TestClient, TestClient],
 ) -> None:

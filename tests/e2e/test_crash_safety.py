@@ -17,6 +17,8 @@ STALE_SECONDS = 2.0
 #: measured first: before it is claimed, while it trains, while its model is serialised,
 #: written, read back and registered, while it is activated, and a little after.
 KILL_WINDOW_SHARE = 1.2
+#: Kills added, at most, aimed at a side of the registration that the spread missed.
+EXTRA_KILLS = 4
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
 #: Training, saving (an 8 MB file), reading it back and activating it take seconds, so
 #: the kills spread over all of them.
@@ -79,9 +81,15 @@ def _moment_of_kill(job: dict[str, Any]) -> str:
     return "before registration" if job["model_version"] is None else "after registration"
 
 
+def _before_and_after_registration(outcomes: Counter[str]) -> tuple[bool, bool]:
+    """Whether kills have landed before a version was registered, and after."""
+    after = outcomes["after registration"] + outcomes["after success"]
+    return outcomes["before registration"] > 0, after > 0
+
+
 @pytest.mark.parametrize(
     ("database_url", "iterations"),
-    [("sqlite", 12), ("postgresql", 4)],
+    [("sqlite", 6), ("postgresql", 4)],
     indirect=["database_url"],
 )
 def test_sigkill_at_any_moment_of_a_training_leaves_a_consistent_service(
@@ -94,8 +102,9 @@ def test_sigkill_at_any_moment_of_a_training_leaves_a_consistent_service(
         }
     )
     outcomes: Counter[str] = Counter()
-    window = KILL_WINDOW_SHARE * _training_seconds(server)
-    for delay in _kill_delays(iterations, seed=4, window=window):
+
+    def kill_after(delay: float) -> None:
+        nonlocal server
         location = _queue_after_warm_up(server)
         time.sleep(delay)
         server.kill()
@@ -109,7 +118,17 @@ def test_sigkill_at_any_moment_of_a_training_leaves_a_consistent_service(
             assert job["error"].startswith("interrupted"), job
         outcomes[_moment_of_kill(job)] += 1
         _check_consistent(server)
+
+    window = KILL_WINDOW_SHARE * _training_seconds(server)
+    for delay in _kill_delays(iterations, seed=4, window=window):
+        kill_after(delay)
+    # The window was measured once; on a machine whose speed changes under it, the kills
+    # may all have landed on one side of the registration. Aim at the side missed.
+    for _ in range(EXTRA_KILLS):
+        before, after = _before_and_after_registration(outcomes)
+        if before and after:
+            break
+        kill_after(window if before else 0.1 * window)
     print(f"where the kills landed over {window:.2f} s: {dict(outcomes)}")
-    assert outcomes["before registration"] > 0, outcomes
-    assert outcomes["after registration"] + outcomes["after success"] > 0, outcomes
+    assert _before_and_after_registration(outcomes) == (True, True), outcomes
     assert "refused" not in server.log.read_text()

@@ -88,6 +88,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/train"): Rule(Scope.ADMIN, "train"),
     ("POST", "/v1/train"): Rule(Scope.ADMIN, "train"),
     ("GET", "/v1/audit"): _ADMIN,
+    ("GET", "/v2/health/live"): _PROBE,
+    ("GET", "/v2/health/ready"): _PROBE,
+    ("GET", "/v2"): _READ,
 }
 
 #: Rules of the routes with path parameters; the named group says what is acted on.
@@ -100,6 +103,9 @@ PATTERN_RULES: list[tuple[str, re.Pattern[str], Rule]] = [
         Rule(Scope.ADMIN, "activate"),
     ),
     ("GET", re.compile(r"/v1/jobs/(?P<job>[^/]+)"), _READ),
+    # The Open Inference Protocol's model routes: metadata, ready and infer, per version too.
+    ("GET", re.compile(r"/v2/models/(?P<model>[^/]+)(?:/versions/[^/]+)?(?:/ready)?"), _READ),
+    ("POST", re.compile(r"/v2/models/(?P<model>[^/]+)(?:/versions/[^/]+)?/infer"), _READ),
 ]
 
 #: The rule of anything else: no route runs, and the router answers 404 or 405 (a test

@@ -4,6 +4,10 @@ Every error response of the API is ``application/problem+json`` with ``type``,
 ``title``, ``status``, ``detail`` and ``instance``; when fields are at fault an
 ``errors`` list names each one by JSON Pointer (body), ``parameter`` (query or
 path) or ``header``. Problem type URIs are ``urn:mlapi:problem:<kind>``; the docs list them.
+
+The Open Inference Protocol's routes (``/v2``) answer the same errors in that protocol's
+words instead, ``{"error": "..."}`` as ``application/json`` (:func:`inference_error`),
+whatever layer refuses the request: its clients (tritonclient) read that member.
 """
 
 import logging
@@ -19,6 +23,7 @@ from starlette.routing import Match
 
 from mlapi.api.headers import api_headers
 from mlapi.api.observe import REQUEST_ID_HEADER, REQUEST_ID_KEY
+from mlapi.api.oip import is_inference_path
 from mlapi.ml.errors import (
     DatasetError,
     DownloadError,
@@ -68,8 +73,8 @@ def problem_response(
     instance: str | None = None,
     errors: Sequence[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-) -> ProblemResponse:
-    """Build a problem response.
+) -> JSONResponse:
+    """Build a problem response, or the protocol's error on an Open Inference Protocol route.
 
     Args:
         status: HTTP status code.
@@ -80,8 +85,10 @@ def problem_response(
         headers: Extra response headers.
 
     Returns:
-        The response.
+        The response; on a path of the Open Inference Protocol, :func:`inference_error`'s.
     """
+    if instance is not None and is_inference_path(instance):
+        return inference_error(status, detail, errors, headers)
     body: dict[str, Any] = {
         "type": f"urn:mlapi:problem:{kind}",
         "title": HTTPStatus(status).phrase,
@@ -93,6 +100,37 @@ def problem_response(
     if errors:
         body["errors"] = list(errors)
     return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def inference_error(
+    status: int,
+    detail: str,
+    errors: Sequence[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build an Open Inference Protocol error response: ``{"error": "..."}``.
+
+    Args:
+        status: HTTP status code; 422 (an invalid request) is answered 400, as the
+            protocol answers every request it cannot take.
+        detail: What went wrong with this request.
+        errors: Offending fields, as a problem lists them; appended to the message.
+        headers: Extra response headers.
+
+    Returns:
+        The response.
+    """
+    message = detail
+    if errors:
+        located = (
+            f"{error.get('pointer') or error.get('parameter') or error.get('header')}: "
+            f"{error['detail']}"
+            for error in errors
+        )
+        message = f"{detail} ({'; '.join(located)})"
+    return JSONResponse(
+        {"error": message}, status_code=400 if status == 422 else status, headers=headers
+    )
 
 
 def _locator(location: Iterable[Any]) -> dict[str, str]:
@@ -127,7 +165,7 @@ def field_errors(errors: Iterable[FieldError]) -> list[dict[str, Any]]:
     ]
 
 
-async def _validation_error(request: Request, error: Exception) -> ProblemResponse:
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this type
     details = error.errors()
     malformed = [d for d in details if d["type"] == "json_invalid"]
@@ -150,8 +188,10 @@ async def _validation_error(request: Request, error: Exception) -> ProblemRespon
     )
 
 
-async def _invalid_input(request: Request, error: Exception) -> ProblemResponse:
+async def _invalid_input(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, InvalidInputError)  # noqa: S101 - registered for this type
+    if is_inference_path(request.url.path):  # rows and columns of its tensors, not of `data`
+        return inference_error(400, str(error))
     return problem_response(
         422,
         "invalid-request",
@@ -161,13 +201,13 @@ async def _invalid_input(request: Request, error: Exception) -> ProblemResponse:
     )
 
 
-async def _not_ready(request: Request, error: Exception) -> ProblemResponse:
+async def _not_ready(request: Request, error: Exception) -> JSONResponse:
     return problem_response(
         503, "not-ready", str(error), instance=request.url.path, headers={"Retry-After": "1"}
     )
 
 
-async def _queue_full(request: Request, error: Exception) -> ProblemResponse:
+async def _queue_full(request: Request, error: Exception) -> JSONResponse:
     return problem_response(
         429,
         "queue-full",
@@ -177,16 +217,16 @@ async def _queue_full(request: Request, error: Exception) -> ProblemResponse:
     )
 
 
-async def _storage_full(request: Request, error: Exception) -> ProblemResponse:
+async def _storage_full(request: Request, error: Exception) -> JSONResponse:
     logger.warning("training refused: %s", error)
     return problem_response(507, "insufficient-storage", str(error), instance=request.url.path)
 
 
-async def _bad_download(request: Request, error: Exception) -> ProblemResponse:
+async def _bad_download(request: Request, error: Exception) -> JSONResponse:
     return problem_response(422, "download-refused", str(error), instance=request.url.path)
 
 
-async def _bad_dataset(request: Request, error: Exception) -> ProblemResponse:
+async def _bad_dataset(request: Request, error: Exception) -> JSONResponse:
     return problem_response(422, "dataset-invalid", str(error), instance=request.url.path)
 
 
@@ -195,7 +235,7 @@ def _full_detail(request: Request) -> bool:
     return settings.error_detail is ErrorDetail.FULL
 
 
-async def _bad_model_file(request: Request, error: Exception) -> ProblemResponse:
+async def _bad_model_file(request: Request, error: Exception) -> JSONResponse:
     # The reason names files and paths of the server's: the client's business only in
     # development (error_detail "full").
     logger.error("model file refused: %s", error)
@@ -207,15 +247,15 @@ async def _bad_model_file(request: Request, error: Exception) -> ProblemResponse
     return problem_response(503, "model-file", detail, instance=request.url.path)
 
 
-async def _training_failed(request: Request, error: Exception) -> ProblemResponse:
+async def _training_failed(request: Request, error: Exception) -> JSONResponse:
     return problem_response(500, "training-failed", str(error), instance=request.url.path)
 
 
-async def _not_found(request: Request, error: Exception) -> ProblemResponse:
+async def _not_found(request: Request, error: Exception) -> JSONResponse:
     return problem_response(404, "not-found", str(error), instance=request.url.path)
 
 
-async def _conflict(request: Request, error: Exception) -> ProblemResponse:
+async def _conflict(request: Request, error: Exception) -> JSONResponse:
     return problem_response(409, "conflict", str(error), instance=request.url.path)
 
 
@@ -239,7 +279,7 @@ def _allowed_methods(request: Request) -> str:
     )
 
 
-async def _http_error(request: Request, error: Exception) -> ProblemResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type
     kind = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
@@ -255,7 +295,7 @@ async def _http_error(request: Request, error: Exception) -> ProblemResponse:
     )
 
 
-async def _unexpected(request: Request, error: Exception) -> ProblemResponse:
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     request_id = request.scope.get(REQUEST_ID_KEY)
     logger.exception(
         "unexpected error on %s %s",

@@ -2,7 +2,9 @@
 
 Body size (413, counted while reading, so a client cannot make the server hold more),
 the time a client takes to send its body (408), media type (415) and JSON nesting depth
-(400, checked on the bytes before any parser recurses into them).
+(400, checked on the bytes before any parser recurses into them). A body without a
+media type is refused too, but on the Open Inference Protocol's routes, which take it as
+JSON.
 
 There is no limit here on the time a client takes to send its *headers*: uvicorn reads
 them before the app sees the request and has no such timeout (only TLS handshakes have
@@ -16,9 +18,12 @@ from typing import Any
 
 import numpy as np
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mlapi.api.errors import ProblemResponse, problem_response
+from mlapi.api.errors import problem_response
+from mlapi.api.oip import is_inference_path
+from mlapi.api.oip.binary import HEADER as BINARY_HEADER
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 
@@ -135,7 +140,7 @@ class BodyReader:
         else:
             self._sweep_loop = None
 
-    def _timed_out(self, path: str) -> ProblemResponse:
+    def _timed_out(self, path: str) -> Response:
         return problem_response(
             408,
             "request-timeout",
@@ -218,7 +223,10 @@ class RequestLimitsMiddleware:
             await self._too_large(scope, receive, send)
             return
 
-        if size and not is_json(headers.get("content-type")):
+        content_type = headers.get("content-type")
+        # The Open Inference Protocol's clients may send JSON without saying so (tritonclient).
+        untyped_inference = content_type is None and is_inference_path(path)
+        if size and not is_json(content_type) and not untyped_inference:
             response = problem_response(
                 415,
                 "unsupported-media-type",
@@ -229,7 +237,7 @@ class RequestLimitsMiddleware:
             return
 
         body = b"".join(chunks)
-        if size and json_too_deep(body, self.max_json_depth):
+        if size and json_too_deep(_json_part(path, headers, body), self.max_json_depth):
             response = problem_response(
                 400,
                 "json-too-deep",
@@ -250,3 +258,11 @@ class RequestLimitsMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+def _json_part(path: str, headers: Headers, body: bytes) -> bytes:
+    """The JSON of a body: all of it, but binary tensors' bytes (:mod:`mlapi.api.oip.binary`)."""
+    split = headers.get(BINARY_HEADER)
+    if split is not None and split.isdigit() and is_inference_path(path):
+        return body[: int(split)]
+    return body

@@ -12,6 +12,10 @@ predicts through the same batcher, and orjson writes the answer from the arrays:
 same bytes FastAPI would send (pydantic and orjson write numbers alike, and the tests
 compare the two ways byte for byte).
 
+The Open Inference Protocol's ``infer`` routes take the same way, as
+:class:`~mlapi.api.oip.quick.QuickInfer` reads their tensors (a body without a
+``Content-Type`` included, as tritonclient sends it).
+
 Anything else, or anything in doubt (a query string, an unexpected header or key, a
 boolean, text, null, a number that is not finite, the wrong width, a model that takes
 text, a model not ready), goes to the FastAPI route untouched, with the body replayed,
@@ -26,6 +30,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlapi.api.middleware import BodyReader, is_json, replay_body
+from mlapi.api.oip.quick import QuickInfer
 from mlapi.ml.rows import in_range
 from mlapi.serving.records import MAX_INTEGER, ArrayPredictions
 from mlapi.serving.service import Service
@@ -113,6 +118,7 @@ class QuickPredict:
         self.service = service
         self.reader = reader
         self.max_body_bytes = reader.max_bytes
+        self.inference = QuickInfer(service, service.settings.model_name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a quick request, or hand it on as it came.
@@ -122,13 +128,13 @@ class QuickPredict:
             receive: Reads request messages.
             send: Sends response messages.
         """
-        path = scope.get("path")
+        path: str = scope.get("path", "")
         if (
             scope["type"] != "http"
-            or path not in _KEYS
             or scope["method"] != "POST"
             or scope["query_string"]
-            or not self._quick_headers(scope["headers"])
+            or not (path in _KEYS or self.inference.takes(path))
+            or not self._quick_headers(scope["headers"], untyped=path not in _KEYS)
         ):
             await self.app(scope, receive, send)
             return
@@ -140,7 +146,7 @@ class QuickPredict:
         if len(body) > self.max_body_bytes:  # the app refuses it, reading the rest
             await self.app(scope, replay_body([body], more_body, receive), send)
             return
-        answer = await self._answer(path, body)
+        answer = await self._answer(path, body, scope["headers"])
         if answer is None:
             await self.app(scope, replay_body([body], False, receive), send)
             return
@@ -153,8 +159,9 @@ class QuickPredict:
         )
         await send({"type": "http.response.body", "body": answer})
 
-    def _quick_headers(self, headers: list[tuple[bytes, bytes]]) -> bool:
-        json_body = False
+    def _quick_headers(self, headers: list[tuple[bytes, bytes]], *, untyped: bool) -> bool:
+        """Whether the headers are a quick request's; ``untyped``: no Content-Type is JSON."""
+        json_body = untyped
         for name, value in headers:
             if name == b"content-type":
                 json_body = is_json(value.decode("latin-1"))
@@ -164,7 +171,11 @@ class QuickPredict:
                 return False
         return json_body
 
-    async def _answer(self, path: str, body: bytes) -> bytes | None:
+    async def _answer(
+        self, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> bytes | None:
+        if path not in _KEYS:
+            return await self.inference.answer(path, body, headers)
         parsed = parse_rows(body, _KEYS[path])
         if parsed is None:
             return None

@@ -31,6 +31,9 @@ class ModelMetadata:
         dataset_sha256: SHA-256 of the data set's package file, when it had one.
         libraries: Versions of Python and the libraries that trained it, by name (see
             :mod:`mlapi.ml.provenance`); None in files written before mlapi recorded them.
+        example_row: A row of the data set, the first with no value missing (see
+            :mod:`mlapi.ml.examples`), shown in the served model's API documents; None in
+            files written before mlapi recorded one.
     """
 
     algorithm: str
@@ -48,6 +51,7 @@ class ModelMetadata:
     dataset_url: str | None = None
     dataset_sha256: str | None = None
     libraries: dict[str, str] | None = None
+    example_row: list[Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.feature_types:

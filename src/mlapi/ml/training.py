@@ -13,6 +13,7 @@ from mlapi.ml import datasets, tabular
 from mlapi.ml.errors import InvalidInputError
 from mlapi.ml.estimators import EstimatorSpec, ProgressCallback
 from mlapi.ml.evaluation import evaluate
+from mlapi.ml.examples import first_row
 from mlapi.ml.metadata import ModelMetadata
 from mlapi.ml.provenance import library_versions
 
@@ -116,6 +117,7 @@ def fit(
         evaluation=evaluate(y_test, model.predict(X_test), classes, class_names),
         mlapi_version=__version__,
         libraries=library_versions(),
+        example_row=first_row(features, feature_types),
     )
     return model, metadata
 

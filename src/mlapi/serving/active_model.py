@@ -17,6 +17,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 from anyio import to_thread
 
@@ -24,8 +25,9 @@ from mlapi.metrics import Metrics
 from mlapi.ml import IrisClassifier, ModelFileError
 from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
+from mlapi.serving.examples import served_example
 from mlapi.serving.reading import ModelReader
-from mlapi.serving.records import ActiveState, Health, ModelVersion
+from mlapi.serving.records import ActiveState, Health, ModelVersion, ServedExample
 from mlapi.serving.registry import Registry
 from mlapi.settings import Settings
 
@@ -39,10 +41,22 @@ class ServedModel:
     Attributes:
         version: The registry record, as read when the model was loaded.
         classifier: The loaded classifier.
+        data_rows: Whether its example may be the row its version recorded from the
+            training data (``MLAPI_DOCUMENT_DATA_ROWS``).
     """
 
     version: ModelVersion
     classifier: IrisClassifier
+    data_rows: bool = True
+
+    @cached_property
+    def example(self) -> ServedExample:
+        """A row the model takes and its answer, for documents: predicted at first use.
+
+        Raises:
+            InvalidInputError: If the model takes no row at all (an inconsistent model).
+        """
+        return served_example(self.version, self.classifier, data_rows=self.data_rows)
 
 
 class ActiveModel:
@@ -125,12 +139,12 @@ class ActiveModel:
         """
         kept = self._kept(version)
         if kept is not None:
-            return ServedModel(self._registry.verify(version), kept.classifier)
+            return self._serving(self._registry.verify(version), kept.classifier)
         options = self._settings.classifier_options()
         if serving:
             options["reader"] = self._reader
         start = time.perf_counter()
-        loaded = ServedModel(*self._registry.load(version, **options))
+        loaded = self._serving(*self._registry.load(version, **options))
         self._metrics.model_loaded(time.perf_counter() - start)
         return loaded
 
@@ -209,7 +223,10 @@ class ActiveModel:
             **self._settings.classifier_options(),
         )
         logger.warning("no registered version loads; serving the bundled model")
-        return ServedModel(self._registry.register(bundled, "mlapi (bundled model)"), bundled)
+        return self._serving(self._registry.register(bundled, "mlapi (bundled model)"), bundled)
+
+    def _serving(self, version: ModelVersion, classifier: IrisClassifier) -> ServedModel:
+        return ServedModel(version, classifier, self._settings.document_data_rows)
 
     def _newer(self) -> tuple[ActiveState, ServedModel] | None:
         state = self._registry.active()

@@ -299,6 +299,20 @@ class Predictions:
 
 
 @dataclass(frozen=True)
+class ServedExample:
+    """The model a process serves, shown by example: a row it takes, and its answer."""
+
+    version: ModelVersion
+    """The version served."""
+    row: list[Any]
+    """One value per feature, in column order: a row of its data set where one is known."""
+    placeholder: bool
+    """Whether ``row`` holds placeholders of each feature's type instead (no row known)."""
+    answer: Predictions
+    """What the model answers to ``row``."""
+
+
+@dataclass(frozen=True)
 class ArrayPredictions:
     """Predictions for a matrix of rows, as arrays, for a front that writes them itself."""
 

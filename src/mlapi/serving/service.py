@@ -42,6 +42,7 @@ from mlapi.serving.records import (
     ModelVersion,
     ModelVersionPage,
     Predictions,
+    ServedExample,
     TrainingJob,
     TrainingOrder,
 )
@@ -130,7 +131,7 @@ class Service:
             raise
         return self
 
-    async def __aexit__(self, *exception: object) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     @asynccontextmanager
@@ -226,6 +227,10 @@ class Service:
         state = await to_thread.run_sync(self._registry.active)
         active = state is not None and state.version == served.version.version
         return dataclasses.replace(served.version, active=active)
+
+    def example(self) -> ServedExample:
+        """Show the served model by a row it takes and its answer (ModelNotReadyError until one)."""
+        return self._active.served.example
 
     def live(self) -> Health:
         """Say that the process answers: ``status="ok"``."""
