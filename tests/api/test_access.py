@@ -4,7 +4,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from mlapi.api.access import UNROUTED, Access, Refusal, rule_for
 from mlapi.keys import ApiKey, Keyring, Scope, key_digest, new_key
@@ -29,14 +29,20 @@ def headers(key: str) -> list[tuple[bytes, bytes]]:
 def test_every_route_of_the_app_has_a_rule_of_its_own(settings: Settings) -> None:
     # A route added without a rule would be open to anyone: UNROUTED needs no key.
     app = create_app(settings)
+    # FastAPI keeps included routers as a tree: walk it (app.routes holds the routers).
+    routes = [
+        context
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.route, APIRoute)
+    ]
     unruled = [
         f"{method} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods
+        for route in routes
+        for method in route.methods or ()
         if rule_for(method, route.path)[0] is UNROUTED
     ]
 
+    assert len(routes) > 10  # every route of the API, not only the app's own
     assert unruled == []
 
 
