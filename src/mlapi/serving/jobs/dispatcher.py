@@ -9,6 +9,7 @@ in :func:`finish_job`, the one place that activates it and marks it succeeded.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -225,7 +226,9 @@ class PoolDispatcher:
     async def _run(self, job: TrainingJob) -> None:
         try:
             executor = self._executor()
-            future = executor.submit(execute_job, job.id, self._settings_json)
+            future = executor.submit(
+                execute_job, job.id, self._settings_json, claimed_by=self.worker
+            )
             version = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # Every job of a broken pool lands here; only the first replaces the pool,
@@ -289,7 +292,8 @@ class InlineDispatcher:
 
     async def _run(self, job: TrainingJob) -> None:
         try:
-            version = await to_thread.run_sync(execute_job, job.id, self._settings_json)
+            run = functools.partial(execute_job, claimed_by=self.claimant)
+            version = await to_thread.run_sync(run, job.id, self._settings_json)
             if version is not None:
                 await finish_job(self._jobs, job, version, self._activate, self._detail)
         except Exception as error:  # nothing here sweeps: a job left running would never end
