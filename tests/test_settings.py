@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from mlapi.logs import LogLevel
 from mlapi.ml import IrisClassifier
-from mlapi.settings import LogLevel, Settings
+from mlapi.settings import Settings
 from tests.e2e.conftest import free_port
 
 #: Safety net for a server that should refuse to start; not a performance assertion.

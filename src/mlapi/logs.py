@@ -48,6 +48,16 @@ _STANDARD = frozenset(
 )
 
 
+class LogLevel(StrEnum):
+    """Log levels, as uvicorn names them."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+
+
 class LogFormat(StrEnum):
     """How log lines are written."""
 

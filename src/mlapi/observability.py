@@ -1,4 +1,4 @@
-"""The settings of what a server tells its operators: log format, access log, metrics.
+"""The settings of what a server tells its operators: logs, metrics and traces.
 
 :class:`Observability` holds them, and :class:`~mlapi.settings.Settings` inherits them, so
 they are read, named (``MLAPI_*``) and checked like every other setting.
@@ -8,12 +8,18 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from mlapi.logs import LogFormat
+from mlapi.logs import LogFormat, LogLevel
 
 
 class Observability(BaseModel):
-    """How a server logs, and where its worker processes keep their metrics."""
+    """How a server logs, traces, and where its worker processes keep their metrics."""
 
+    log_level: LogLevel = Field(default=LogLevel.INFO, description="Least severe level logged.")
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry traces, metrics and logs, through the "
+        "globally configured providers (off: it costs time on every request).",
+    )
     log_format: LogFormat = Field(
         default=LogFormat.AUTO,
         description="Log lines as `json` (one object a line), `text`, or `auto`: text when "

@@ -36,16 +36,6 @@ CONFIG_FILE_VARIABLE = "MLAPI_CONFIG_FILE"
 DEFAULT_CONFIG_FILE = Path("mlapi.toml")
 
 
-class LogLevel(StrEnum):
-    """Log levels, as uvicorn names them."""
-
-    CRITICAL = "critical"
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-    DEBUG = "debug"
-
-
 class ErrorDetail(StrEnum):
     """How much of the server's own failures error responses tell the client."""
 
@@ -61,12 +51,6 @@ class Settings(Safeguards, Observability, BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8888, ge=1, le=65535, description="TCP port of the server.")
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
-    log_level: LogLevel = Field(default=LogLevel.INFO, description="Least severe level logged.")
-    opentelemetry: bool = Field(
-        default=False,
-        description="FastAPI's native OpenTelemetry traces, metrics and logs, through the "
-        "globally configured providers (off: it costs time on every request).",
-    )
     model_dir: str = Field(
         default="var/models",
         description="Model store: a folder, or an fsspec URL such as `s3://bucket/models`.",

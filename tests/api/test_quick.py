@@ -162,6 +162,21 @@ def binary_request(rows: np.ndarray, datatype: str = "FP32") -> tuple[bytes, dic
     return header + raw, {"Inference-Header-Content-Length": str(len(header))}
 
 
+@pytest.fixture
+def routed(clients: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The calls the quick client's requests make to the FastAPI routes' predict."""
+    service = clients[0].app.state.service  # type: ignore[attr-defined]
+    calls: list[object] = []
+    real = service.predict
+
+    async def spy(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "predict", spy)
+    return calls
+
+
 @pytest.mark.parametrize(
     "body_and_headers",
     [
@@ -184,18 +199,9 @@ def test_binary_inference_requests_get_the_same_bytes_both_ways(
 
 
 def test_the_quick_way_answers_numeric_inference_requests_even_without_a_media_type(
-    clients: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+    clients: tuple[TestClient, TestClient], routed: list[object]
 ) -> None:
     quick, _ = clients
-    service = quick.app.state.service  # type: ignore[attr-defined]
-    routed: list[object] = []
-    real = service.predict
-
-    async def spy(*args: object, **kwargs: object) -> object:
-        routed.append(args)
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(service, "predict", spy)
     body = json.dumps({"inputs": [INFER_INPUT]}).encode()
     for path in ("/v2/models/mlapi/infer", "/v2/models/mlapi/versions/1/infer"):
         assert quick.post(path, content=body).status_code == 200  # no Content-Type
@@ -225,18 +231,9 @@ def test_query_strings_media_types_and_sizes_go_the_routed_way(
 
 
 def test_the_quick_way_answers_well_formed_numeric_rows(
-    clients: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+    clients: tuple[TestClient, TestClient], routed: list[object]
 ) -> None:
     quick, _ = clients
-    service = quick.app.state.service  # type: ignore[attr-defined]
-    routed: list[object] = []
-    real = service.predict
-
-    async def spy(*args: object, **kwargs: object) -> object:
-        routed.append(args)
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(service, "predict", spy)
     for path in ("/predict", "/v1/predict"):
         assert quick.post(path, json={"data": ROWS}).status_code == 200
     assert routed == []  # neither went through the FastAPI route

@@ -13,9 +13,9 @@ import typer
 
 from mlapi.cli.context import load_settings
 from mlapi.cli.tls import TLSRequiredError, harden, tls_files
-from mlapi.logs import configure
+from mlapi.logs import LogLevel, configure
 from mlapi.metrics import clear_directory
-from mlapi.settings import LogLevel, Settings
+from mlapi.settings import Settings
 
 
 def serve(

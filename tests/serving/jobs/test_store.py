@@ -269,3 +269,20 @@ def test_concurrent_creates_never_pass_the_queue_bound(engine: Engine) -> None:
 
     assert outcomes.count("queued") == 5
     assert outcomes.count("full") == 7
+
+
+def test_a_claim_taken_back_by_a_sweep_starts_only_for_the_worker_holding_it(
+    jobs: JobStore,
+) -> None:
+    # Worker A's training process was slow to start: its claim went stale, a sweep put
+    # the job back and worker B claimed it. Only B may start it, once.
+    job = jobs.create(training_spec())
+    jobs.claim("worker-a")
+    jobs.sweep(stale_seconds=-1)
+    assert jobs.claim("worker-b") is not None
+
+    assert jobs.start(job.id, claimed_by="worker-a") is False
+    assert jobs.get(job.id).state == "queued"
+    assert jobs.start(job.id, claimed_by="worker-b") is True
+    assert jobs.start(job.id, claimed_by="worker-b") is False  # running already
+    assert jobs.get(job.id).state == "running"

@@ -11,6 +11,7 @@ marks it succeeded, and each job run here is counted and logged
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -207,7 +208,9 @@ class PoolDispatcher:
     async def _execute(self, job: TrainingJob) -> Outcome:
         try:
             executor = self._executor()
-            future = executor.submit(execute_job, job.id, self._settings_json)
+            future = executor.submit(
+                execute_job, job.id, self._settings_json, claimed_by=self.worker
+            )
             version = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # Every job of a broken pool lands here; only the first replaces the pool,
@@ -284,7 +287,8 @@ class InlineDispatcher:
         begun = started(job, self._metrics)
         outcome: Outcome = (JobState.FAILED, None)
         try:
-            version = await to_thread.run_sync(execute_job, job.id, self._settings_json)
+            run = functools.partial(execute_job, claimed_by=self.claimant)
+            version = await to_thread.run_sync(run, job.id, self._settings_json)
             if version is not None:
                 state = await finish_job(self._jobs, job, version, self._activate, self._detail)
                 outcome = (state, version)

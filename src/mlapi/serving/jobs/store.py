@@ -158,10 +158,28 @@ class JobStore:
         """Put a claimed job that never started back in the queue."""
         self._update(job_id, TrainingJobRow.state == JobState.QUEUED, worker=None)
 
-    def start(self, job_id: str) -> None:
-        """Mark a job running."""
+    def start(self, job_id: str, claimed_by: str | None = None) -> bool:
+        """Mark a job running.
+
+        Args:
+            job_id: The job.
+            claimed_by: The worker that claimed it: then it starts only while it is still
+                queued and that worker's, not if a sweep took back a claim gone stale
+                (a training process slow to start) and another worker claimed it.
+
+        Returns:
+            Whether it started: if not, another worker runs it, or will.
+        """
         now = utc_now()
-        self._update(job_id, state=JobState.RUNNING, started_at=now, heartbeat_at=now)
+        conditions = []
+        if claimed_by is not None:
+            conditions = [
+                TrainingJobRow.state == JobState.QUEUED,
+                TrainingJobRow.worker == claimed_by,
+            ]
+        return self._update(
+            job_id, *conditions, state=JobState.RUNNING, started_at=now, heartbeat_at=now
+        )
 
     def report(self, job_id: str, progress: float) -> None:
         """Record progress and that the training process is alive.

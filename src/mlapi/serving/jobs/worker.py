@@ -31,7 +31,11 @@ HEARTBEAT_SECONDS = 0.5
 
 
 def execute_job(
-    job_id: str, settings_json: str, progress: Callable[[float], None] | None = None
+    job_id: str,
+    settings_json: str,
+    progress: Callable[[float], None] | None = None,
+    *,
+    claimed_by: str | None = None,
 ) -> int | None:
     """Run one training job to the registration of its model.
 
@@ -39,9 +43,12 @@ def execute_job(
         job_id: The job, already claimed.
         settings_json: The server's settings, as JSON (they cross a process boundary).
         progress: Also told of progress, for a caller in the same process.
+        claimed_by: The worker that claimed it: the job runs only if it is still that
+            worker's (see :meth:`JobStore.start`), so that it never runs twice.
 
     Returns:
-        The registered version, or None if the job failed (the failure is recorded).
+        The registered version, or None if the job failed (the failure is recorded) or
+        was not this worker's to run any more.
     """
     settings = Settings(**json.loads(settings_json))
     engine = make_engine(settings.registry_url)
@@ -64,7 +71,9 @@ def execute_job(
     try:
         job = jobs.get(job_id)
         REQUEST_ID.set(job.request_id)  # this process's lines about the job carry it
-        jobs.start(job_id)
+        if not jobs.start(job_id, claimed_by):
+            logger.warning("training job %s not run here: its claim passed to another", job_id)
+            return None
         beating.start()
         classifier = train_model(settings, job, progress=report)
         version = registry.register(classifier, created_by=job.created_by)
