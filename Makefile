@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8888
+# Test processes of make test (pytest-xdist); a module's tests share one, and its servers.
+TEST_PROCESSES ?= 2
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
@@ -51,7 +53,8 @@ hadolint: install-dev ## Lint the Dockerfile (hadolint from PyPI; no Docker need
 	$(BIN)/hadolint --failure-threshold style Dockerfile
 
 pytest: install-dev ## The test suite with coverage of src/, on SQLite and a throwaway PostgreSQL
-	PYTEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term --durations=20
+	PYTEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term --durations=20 \
+		--numprocesses $(TEST_PROCESSES) --dist loadscope
 
 docs: $(VENV)/.installed-docs ## Build the HTML docs into docs/_build/html (warnings are errors)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html

@@ -20,9 +20,9 @@ KILL_WINDOW_SHARE = 1.2
 #: Kills added, at most, aimed at a side of the registration that the spread missed.
 EXTRA_KILLS = 4
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
-#: Training, saving (an 8 MB file), reading it back and activating it take seconds, so
+#: Training, saving (a 5 MB file), reading it back and activating it take seconds, so
 #: the kills spread over all of them.
-TRAINING = {"algorithm": "gradient_boosting", "hyperparameters": {"n_estimators": 100}}
+TRAINING = {"algorithm": "gradient_boosting", "hyperparameters": {"n_estimators": 60}}
 
 
 def _kill_delays(iterations: int, seed: int, window: float) -> list[float]:
@@ -89,7 +89,7 @@ def _before_and_after_registration(outcomes: Counter[str]) -> tuple[bool, bool]:
 
 @pytest.mark.parametrize(
     ("database_url", "iterations"),
-    [("sqlite", 6), ("postgresql", 4)],
+    [("sqlite", 5), ("postgresql", 4)],
     indirect=["database_url"],
 )
 def test_sigkill_at_any_moment_of_a_training_leaves_a_consistent_service(
