@@ -32,6 +32,10 @@ multiprocessing's resource tracker) is read after its loads. Servers take turns 
 after round, every algorithm's servers in each round, so machine noise hits all alike;
 the table gives medians over rounds.
 
+mlapi is measured twice: on ``POST /predict``, and on ``POST /v2/models/mlapi/infer``
+with the very body MLServer gets (the row ``mlapi, V2 infer``), so the V2 protocol is
+compared with the V2 protocol.
+
 Usage: ``python benchmarks/peers.py [--rounds 3] [--seconds 8] [--connections 1 16 64]
 [--peers mlserver bentoml litserve] [--install-only]``. The table goes to stdout and, with
 the raw samples, to ``benchmarks/results/peers-<stamp>.md`` and ``.json``.
@@ -89,6 +93,9 @@ ROW = [5.1, 3.5, 1.4, 0.2]
 V2_BODY = json.dumps(
     {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": ROW}]}
 ).encode()
+#: mlapi answering the same V2 body as MLServer, on its Open Inference Protocol route.
+MLAPI_V2 = "mlapi, V2 infer"
+MLAPI_V2_PATH = "/v2/models/mlapi/infer"
 STARTUP_SECONDS = 180
 STOP_SECONDS = 20
 
@@ -377,6 +384,9 @@ def probabilities(variant: Variant | None, answer: Any) -> list[float]:
     if variant is not None and variant.peer == "mlserver":
         (output,) = [out for out in answer["outputs"] if out["name"] == "probability"]
         return [float(value) for value in output["data"]]
+    if "outputs" in answer:  # mlapi's V2 answer
+        (output,) = [out for out in answer["outputs"] if out["name"] == "predict_proba"]
+        return [float(value) for value in output["data"]]
     if variant is not None and variant.options.get("service") == "BatchedClassifier":
         return [float(value) for value in answer[0]["probability"]]
     return [float(value) for value in answer["probability"][0]]
@@ -599,6 +609,13 @@ def run_baseline(
         key = f"{server.name}|{server.algorithm}"
         measure(wrk, port, options, key, state["samples"])
         state["memory"].setdefault(key, []).append(tree_memory(process.pid))
+        if server.name == MLAPI:  # the same server on the protocol MLServer speaks
+            answer = probabilities(None, post(port, MLAPI_V2_PATH, V2_BODY))
+            check(state, str(server.algorithm), MLAPI_V2, answer)
+            body = scratch / f"v2-{server.algorithm}.json"
+            body.write_bytes(V2_BODY)
+            v2_key = f"{MLAPI_V2}|{server.algorithm}"
+            measure(wrk, port, options, v2_key, state["samples"], body, MLAPI_V2_PATH)
     finally:
         process.terminate()
         process.wait()
@@ -650,7 +667,8 @@ def report(
         The report's text.
     """
     samples, memory, failures = state["samples"], state["memory"], state["failures"]
-    names = [ARTICLE, MLAPI] + [v.name for v in VARIANTS if v.peer in versions]
+    names = [ARTICLE, MLAPI, MLAPI_V2] + [v.name for v in VARIANTS if v.peer in versions]
+    mlserver_names = {v.name for v in VARIANTS if v.peer == "mlserver"}
     peer_names = {v.name for v in VARIANTS}
     command = "python benchmarks/peers.py " + " ".join(sys.argv[1:])
     lines = [
@@ -685,6 +703,7 @@ def report(
 
             article, mlapi = rps(ARTICLE), rps(MLAPI)
             best: tuple[float, str] | None = None
+            best_v2: tuple[float, str] | None = None
             for name in names:
                 found = samples.get(f"{name}|{algorithm}|{load_name}")
                 if not found:
@@ -697,6 +716,8 @@ def report(
                 )
                 if name in peer_names and (best is None or rate > best[0]):
                     best = (rate, name)
+                if name in mlserver_names and (best_v2 is None or rate > best_v2[0]):
+                    best_v2 = (rate, name)
                 bad = sum(sample["errors"] for sample in found)
                 if bad:
                     errors.append(f"{name} ({algorithm}, c={connections}): {bad} non-2xx")
@@ -704,6 +725,12 @@ def report(
                 verdicts.append(
                     f"- {algorithm}, {connections} connection(s): mlapi / best peer "
                     f"({best[1]}, {best[0]:,.1f} req/s) = {mlapi / best[0]:.2f}x"
+                )
+            if best_v2:
+                verdicts.append(
+                    f"- {algorithm}, {connections} connection(s), V2 infer against V2 infer: "
+                    f"mlapi / {best_v2[1]} ({best_v2[0]:,.1f} req/s) = "
+                    f"{rps(MLAPI_V2) / best_v2[0]:.2f}x"
                 )
     lines += ["", "mlapi against the fastest peer variant:", "", *verdicts]
     lines += [
