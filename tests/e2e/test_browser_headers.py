@@ -92,11 +92,14 @@ def test_docs_pages_may_load_what_they_use_and_run_only_their_own_inline_script(
     assert {value for value in scripts if value.startswith("'sha256-")} == (
         _inline_script_hashes(answer.text)
     )
-    # Every script, style sheet and icon the page names comes from a host its policy allows.
+    # Every script, style sheet and icon the page names is the server's own, and served:
+    # the page works without internet access.
+    named = 0
     for tag in re.findall(r"<(?:script|link)\b[^>]*>", answer.text):
-        named = re.search(r'(?:src|href)="([^"]+)"', tag)
-        if named is None:
+        found = re.search(r'(?:src|href)="([^"]+)"', tag)
+        if found is None:
             continue
+        named += 1
         directive = (
             "script-src"
             if tag.startswith("<script")
@@ -104,9 +107,25 @@ def test_docs_pages_may_load_what_they_use_and_run_only_their_own_inline_script(
             if "icon" in tag
             else "style-src"
         )
-        origin = "{0.scheme}://{0.netloc}".format(urlsplit(named[1]))
-        assert origin in policy[directive], (page, named[1], policy[directive])
+        address = urlsplit(found[1])
+        assert (address.scheme, address.netloc) == ("", ""), (page, found[1])
+        assert "'self'" in policy[directive], (page, found[1], policy[directive])
+        with shared_server.client() as client:
+            asset = client.get(found[1])
+        assert asset.status_code == 200, (page, found[1])
+        kind = {"script-src": "javascript", "style-src": "text/css", "img-src": "image/"}
+        assert kind[directive] in asset.headers["content-type"], (found[1], asset.headers)
+    assert named >= (0 if page.endswith("oauth2-redirect") else 2), answer.text
+    assert not [value for values in policy.values() for value in values if "://" in value]
     assert "'self'" in policy["connect-src"]  # the OpenAPI document
+
+
+def test_redocs_logo_is_served_where_its_script_looks_for_it(shared_server: LiveServer) -> None:
+    with shared_server.client() as client:
+        logo = client.get("/redoc/logo-mini.svg")
+    assert logo.status_code == 200
+    assert logo.headers["content-type"] == "image/svg+xml"
+    assert logo.content.lstrip().startswith(b"<svg")
 
 
 def test_no_cors_headers_unless_origins_are_configured(shared_server: LiveServer) -> None:

@@ -76,6 +76,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): _OPEN,
     ("GET", "/docs/oauth2-redirect"): _OPEN,
     ("GET", "/redoc"): _OPEN,
+    ("GET", "/redoc/logo-mini.svg"): _OPEN,
     ("GET", "/openapi.json"): _OPEN,
     ("GET", "/v1/health/live"): _PROBE,
     ("GET", "/v1/health/ready"): _PROBE,
@@ -103,6 +104,8 @@ PATTERN_RULES: list[tuple[str, re.Pattern[str], Rule]] = [
         Rule(Scope.ADMIN, "activate"),
     ),
     ("GET", re.compile(r"/v1/jobs/(?P<job>[^/]+)"), _READ),
+    # The documentation pages' scripts, styles and icons (mlapi.api.docs_pages).
+    ("GET", re.compile(r"/docs/assets/(?P<file>.+)"), _OPEN),
     # The Open Inference Protocol's model routes: metadata, ready and infer, per version too.
     ("GET", re.compile(r"/v2/models/(?P<model>[^/]+)(?:/versions/[^/]+)?(?:/ready)?"), _READ),
     ("POST", re.compile(r"/v2/models/(?P<model>[^/]+)(?:/versions/[^/]+)?/infer"), _READ),

@@ -5,9 +5,10 @@ Every answer carries ``X-Content-Type-Options: nosniff``, ``Cache-Control: no-st
 ``Referrer-Policy: no-referrer``, ``X-Frame-Options: DENY`` and a content security policy;
 over TLS, ``Strict-Transport-Security`` too. The API's answers are JSON that no browser
 should run or frame, so their policy allows nothing. The documentation pages (``/docs``,
-``/redoc``) load Swagger UI and ReDoc from their CDN and run one inline script: their
-policy allows those hosts and, by its SHA-256, exactly the inline script the page holds,
-computed from the page itself so that it follows whatever FastAPI renders.
+``/redoc``) load Swagger UI and ReDoc from the app itself (:mod:`mlapi.api.docs_pages`)
+and run one inline script: their policy allows the app's own files and, by its SHA-256,
+exactly the inline script the page holds, computed from the page itself so that it
+follows whatever FastAPI renders. Nothing is loaded from another host.
 
 The header lists are built once; per request the middleware only picks one and appends it.
 """
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mlapi.api.docs_pages import PAGES
 from mlapi.settings import Settings
 
 Header = tuple[bytes, bytes]
@@ -38,15 +40,14 @@ _COMMON: list[Header] = [
 #: The API's own answers: JSON, nothing to load, run or frame.
 API_POLICY = b"default-src 'none'; frame-ancestors 'none'"
 
-#: Where FastAPI's documentation pages load Swagger UI, ReDoc, fonts and icons from.
-_CDN = "https://cdn.jsdelivr.net"
+#: The documentation pages' policy: Swagger UI, ReDoc and their icons from the app only.
 _PAGE_POLICY = (
     "default-src 'none'; "
-    f"script-src {_CDN}{{scripts}}; "
+    "script-src 'self'{scripts}; "
     # Both renderers set styles inline as they build the page.
-    f"style-src {_CDN} https://fonts.googleapis.com 'unsafe-inline'; "
-    "font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "style-src 'self' 'unsafe-inline'; "
+    "font-src 'self' data:; "
+    "img-src 'self' data:; "
     "connect-src 'self'; "  # the OpenAPI document, and Swagger UI's "Try it out"
     "worker-src blob:; "  # ReDoc's search
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -171,5 +172,4 @@ def install_browser_layers(app: FastAPI, settings: Settings) -> None:
             expose_headers=["Location", "Retry-After", "WWW-Authenticate", "X-Request-ID"],
             max_age=600,
         )
-    pages = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]
-    app.add_middleware(SecurityHeaders, pages=[page for page in pages if page])
+    app.add_middleware(SecurityHeaders, pages=PAGES)
