@@ -52,8 +52,10 @@ typecheck: install-dev ## mypy on src/
 hadolint: install-dev ## Lint the Dockerfile (hadolint from PyPI; no Docker needed)
 	$(BIN)/hadolint --failure-threshold style Dockerfile
 
-pytest: install-dev ## The test suite with coverage of src/, on SQLite and a throwaway PostgreSQL
-	PYTEST_REQUIRE_POSTGRES=1 scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term --durations=20 \
+pytest: install-dev ## The test suite with coverage of src/, on SQLite and a throwaway PostgreSQL, with headless Chromium
+	chromium=$$(scripts/ensure-chromium.sh) && \
+	PYTEST_CHROMIUM=$$chromium PYTEST_REQUIRE_BROWSER=1 PYTEST_REQUIRE_POSTGRES=1 \
+		scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term --durations=20 \
 		--numprocesses $(TEST_PROCESSES) --dist loadscope
 
 docs: $(VENV)/.installed-docs ## Build the HTML docs into docs/_build/html (warnings are errors)
