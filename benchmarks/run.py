@@ -222,12 +222,13 @@ def servers_for(
         env = {**LIMITS, "MLAPI_MODEL_DIR": str(folder)}
         # No access log, as uvicorn's --no-access-log gave before mlapi wrote its own (an
         # older revision knows no such setting, and refuses a variable it does not know).
-        servers.append(
-            Server(MLAPI, algorithm, "mlapi.main:app", {**env, "MLAPI_ACCESS_LOG": "false"})
-        )
+        quiet = {"MLAPI_ACCESS_LOG": "false"}
+        servers.append(Server(MLAPI, algorithm, "mlapi.main:app", {**env, **quiet}))
         if against is not None:
             # A folder of its own: an older revision may not know the registry's schema.
             own = {**env, "MLAPI_MODEL_DIR": f"{folder}-against"}
+            if (against / "src" / "mlapi" / "observability.py").exists():  # it knows
+                own.update(quiet)
             servers.append(
                 Server(f"mlapi @ {label}", algorithm, "mlapi.main:app", own, against / "src")
             )
