@@ -11,7 +11,7 @@ TEST_PROCESSES ?= 2
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: help install install-dev run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench bench-peers
+.PHONY: help install install-dev run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench bench-peers screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,11 @@ latexpdf: $(VENV)/.installed-docs ## Build the PDF docs into docs/_build/latex (
 	$(BIN)/sphinx-build -M latexpdf docs docs/_build -W --keep-going
 
 test: lint typecheck hadolint pytest docs ## Everything CI checks
+
+screenshots: install-dev ## Retake the dashboard screenshots in docs/images with the browser tests
+	chromium=$$(scripts/ensure-chromium.sh) && \
+	PYTEST_CHROMIUM=$$chromium PYTEST_REQUIRE_BROWSER=1 MLAPI_SCREENSHOTS=$(CURDIR)/docs/images \
+		$(BIN)/pytest -q tests/e2e/test_dashboard.py
 
 model: install ## Retrain the bundled model (decision tree, seed 0)
 	$(BIN)/mlapi train --algorithm decision_tree --output src/mlapi/ml/model.skops

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.telemetry import TelemetryConfig
 
 from mlapi.api.access import SECURITY_SCHEMES, Access, rule_for
+from mlapi.api.dashboard import install_dashboard
 from mlapi.api.docs_pages import install_docs_pages
 from mlapi.api.documents import ServedDocuments
 from mlapi.api.errors import install_error_handlers
@@ -22,7 +23,17 @@ from mlapi.api.headers import install_browser_layers
 from mlapi.api.middleware import BodyReader, RequestLimitsMiddleware
 from mlapi.api.observe import Observe
 from mlapi.api.quick import QuickPredict
-from mlapi.api.routes import audit, health, inference, jobs, metrics, models, predict, seed
+from mlapi.api.routes import (
+    audit,
+    catalogue,
+    health,
+    inference,
+    jobs,
+    metrics,
+    models,
+    predict,
+    seed,
+)
 from mlapi.api.routes._responses import drop_unanswered_validation_errors, error_responses
 from mlapi.api.schemas import Problem
 from mlapi.keys import Scope
@@ -93,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     install_docs_pages(app)
+    if settings.ui:
+        install_dashboard(app)
     bodies = BodyReader(settings.max_body_bytes, settings.body_timeout)
     app.add_middleware(
         RequestLimitsMiddleware, reader=bodies, max_json_depth=settings.max_json_depth
@@ -111,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         predict.router,
         models.router,
         jobs.router,
+        catalogue.router,
         audit.router,
         health.router,
         inference.make_router(settings.model_name),

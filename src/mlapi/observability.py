@@ -1,4 +1,4 @@
-"""The settings of what a server tells its operators: logs, metrics and traces.
+"""The settings of what a server tells its operators: logs, metrics, traces, the dashboard.
 
 :class:`Observability` holds them, and :class:`~mlapi.settings.Settings` inherits them, so
 they are read, named (``MLAPI_*``) and checked like every other setting.
@@ -12,7 +12,7 @@ from mlapi.logs import LogFormat, LogLevel
 
 
 class Observability(BaseModel):
-    """How a server logs, traces, and where its worker processes keep their metrics."""
+    """How a server logs, traces, where its workers keep their metrics, and its dashboard."""
 
     log_level: LogLevel = Field(default=LogLevel.INFO, description="Least severe level logged.")
     opentelemetry: bool = Field(
@@ -35,4 +35,9 @@ class Observability(BaseModel):
         description="Folder where a server's worker processes keep their Prometheus metrics, "
         "on a local disk or tmpfs, private to one server: `mlapi serve` empties it at start. "
         "If unset, `mlapi serve` makes a fresh temporary folder and removes it at exit.",
+    )
+    ui: bool = Field(
+        default=True,
+        description="The registry dashboard at `/ui`: versions, metrics, jobs, training and "
+        "activation in a browser, through the API and its keys. Off: `/ui` answers 404.",
     )

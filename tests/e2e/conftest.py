@@ -11,11 +11,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 import trustme
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 STARTUP_SECONDS = 60
 
@@ -275,3 +278,12 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     server = start_server(tmp_path_factory.mktemp("shared-server"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator["Browser"]:
+    """Headless Chromium, launched once per test process (see :mod:`tests.e2e.browsing`)."""
+    from tests.e2e.browsing import launched  # Playwright only where a test uses it
+
+    with launched() as chromium:
+        yield chromium

@@ -78,6 +78,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/redoc"): _OPEN,
     ("GET", "/redoc/logo-mini.svg"): _OPEN,
     ("GET", "/openapi.json"): _OPEN,
+    # The dashboard's page holds no data: what it shows, it reads with the user's key.
+    ("GET", "/ui"): _OPEN,
+    ("GET", "/v1/algorithms"): _READ,
     ("GET", "/v1/health/live"): _PROBE,
     ("GET", "/v1/health/ready"): _PROBE,
     ("GET", "/metrics"): _SCRAPE,
@@ -106,6 +109,8 @@ PATTERN_RULES: list[tuple[str, re.Pattern[str], Rule]] = [
     ("GET", re.compile(r"/v1/jobs/(?P<job>[^/]+)"), _READ),
     # The documentation pages' scripts, styles and icons (mlapi.api.docs_pages).
     ("GET", re.compile(r"/docs/assets/(?P<file>.+)"), _OPEN),
+    # The dashboard's script and styles (mlapi.api.dashboard).
+    ("GET", re.compile(r"/ui/assets/(?P<file>.+)"), _OPEN),
     # The Open Inference Protocol's model routes: metadata, ready and infer, per version too.
     ("GET", re.compile(r"/v2/models/(?P<model>[^/]+)(?:/versions/[^/]+)?(?:/ready)?"), _READ),
     ("POST", re.compile(r"/v2/models/(?P<model>[^/]+)(?:/versions/[^/]+)?/infer"), _READ),

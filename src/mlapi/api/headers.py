@@ -8,7 +8,9 @@ should run or frame, so their policy allows nothing. The documentation pages (``
 ``/redoc``) load Swagger UI and ReDoc from the app itself (:mod:`mlapi.api.docs_pages`)
 and run one inline script: their policy allows the app's own files and, by its SHA-256,
 exactly the inline script the page holds, computed from the page itself so that it
-follows whatever FastAPI renders. Nothing is loaded from another host.
+follows whatever FastAPI renders. The dashboard (``/ui``) has no inline script or style
+at all: its policy allows the app's own files and calls to the app's API, nothing else.
+Nothing is loaded from another host.
 
 The header lists are built once; per request the middleware only picks one and appends it.
 """
@@ -16,12 +18,13 @@ The header lists are built once; per request the middleware only picks one and a
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mlapi.api.dashboard import DASHBOARD
 from mlapi.api.docs_pages import PAGES
 from mlapi.settings import Settings
 
@@ -51,6 +54,13 @@ _PAGE_POLICY = (
     "connect-src 'self'; "  # the OpenAPI document, and Swagger UI's "Try it out"
     "worker-src blob:; "  # ReDoc's search
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+#: The dashboard's policy: its script, styles and the API's answers, from the app only.
+#: Its script sets colours through the CSS object model, which a policy does not govern.
+DASHBOARD_POLICY = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
@@ -88,13 +98,23 @@ class SecurityHeaders:
     Args:
         app: The application.
         pages: Paths of the HTML documentation pages, which get the page policy.
+        policies: Other paths with a policy of their own (the dashboard's).
     """
 
-    def __init__(self, app: ASGIApp, pages: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, pages: Iterable[str], policies: Mapping[str, bytes] | None = None
+    ) -> None:
         self.app = app
         self.pages = frozenset(pages)
         self._http = api_headers(https=False)
         self._https = api_headers(https=True)
+        self._own = {
+            path: {
+                https: [*_common(https), (b"content-security-policy", policy)]
+                for https in (False, True)
+            }
+            for path, policy in (policies or {}).items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; add the headers to the response it gets.
@@ -110,7 +130,9 @@ class SecurityHeaders:
         if scope["path"] in self.pages:
             await self._page(scope, receive, send)
             return
-        extra = self._https if scope["scheme"] == "https" else self._http
+        https = scope["scheme"] == "https"
+        own = self._own.get(scope["path"])
+        extra = own[https] if own else self._https if https else self._http
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -172,4 +194,4 @@ def install_browser_layers(app: FastAPI, settings: Settings) -> None:
             expose_headers=["Location", "Retry-After", "WWW-Authenticate", "X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(SecurityHeaders, pages=PAGES)
+    app.add_middleware(SecurityHeaders, pages=PAGES, policies={DASHBOARD: DASHBOARD_POLICY})

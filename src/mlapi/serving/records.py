@@ -179,6 +179,24 @@ class ModelVersion:
 
 @described
 @dataclass(frozen=True)
+class AlgorithmEntry:
+    """An algorithm of the catalogue, as a training form needs it."""
+
+    name: str
+    """Its identifier, the ``algorithm`` of a training request."""
+    title: str
+    """Its human-readable name."""
+    default: bool
+    """Whether a training request that names no algorithm trains it."""
+    hyperparameters: dict[str, Any]
+    """JSON Schema of its hyperparameters: types, bounds and the catalogue's defaults."""
+    defaults: dict[str, Any]
+    """The hyperparameters a request that gives none trains with (configured defaults
+    over the catalogue's)."""
+
+
+@described
+@dataclass(frozen=True)
 class ActiveState:
     """Which version is active, and a counter bumped by every activation."""
 

@@ -25,6 +25,7 @@ from mlapi.serving.datasets import Datasets, DownloadProgress
 from mlapi.serving.jobs.dispatcher import Training
 from mlapi.serving.jobs.follow import follow_job
 from mlapi.serving.records import (
+    AlgorithmEntry,
     ArrayPredictions,
     DatasetSource,
     Health,
@@ -37,7 +38,7 @@ from mlapi.serving.records import (
     TrainingOrder,
 )
 from mlapi.serving.runtime import Runtime
-from mlapi.serving.training import resolve_training, train_model
+from mlapi.serving.training import algorithms, resolve_training, train_model
 
 __all__ = ["Service", "Training", "follow_job"]
 
@@ -153,6 +154,10 @@ class Service(Runtime):
         if self._dispatcher is not None:
             self._dispatcher.submit(job)
         return job
+
+    def algorithms(self) -> list[AlgorithmEntry]:
+        """List the algorithms a training job can train, with their hyperparameters' schema."""
+        return algorithms(self.settings)
 
     def fit(self, order: TrainingOrder, created_by: str) -> IrisClassifier:
         """Train a model here and now, outside the registry and the job queue.

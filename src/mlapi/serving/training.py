@@ -7,9 +7,9 @@ resolved, in whichever process runs the job.
 """
 
 from mlapi.ml import IrisClassifier
-from mlapi.ml.estimators import ProgressCallback, get_estimator
+from mlapi.ml.estimators import CATALOGUE, ProgressCallback, get_estimator
 from mlapi.serving.datasets import Datasets
-from mlapi.serving.records import TrainingOrder, TrainingSpec
+from mlapi.serving.records import AlgorithmEntry, TrainingOrder, TrainingSpec
 from mlapi.settings import Settings
 
 
@@ -43,6 +43,30 @@ def resolve_training(settings: Settings, order: TrainingOrder, created_by: str) 
         created_by=created_by,
         dataset=dataset,
     )
+
+
+def algorithms(settings: Settings) -> list[AlgorithmEntry]:
+    """Describe every algorithm of the catalogue with the defaults this server trains with.
+
+    Args:
+        settings: The default algorithm and the configured hyperparameters per algorithm.
+
+    Returns:
+        The catalogue's algorithms in its order, each with the JSON Schema of its
+        hyperparameters and the values a request that gives none gets.
+    """
+    return [
+        AlgorithmEntry(
+            name=spec.name,
+            title=spec.title,
+            default=spec.name == settings.default_algorithm,
+            hyperparameters=spec.hyperparameters.model_json_schema(),
+            defaults=spec.validate(settings.hyperparameters.get(spec.name, {})).model_dump(
+                mode="json"
+            ),
+        )
+        for spec in CATALOGUE.values()
+    ]
 
 
 def train_model(
