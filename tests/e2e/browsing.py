@@ -69,11 +69,14 @@ class Visit:
                 f"console errors {self.errors}"
             )
 
-    def screenshot(self, name: str, folder: Path) -> Path:
-        """Save the whole page as ``name``, in :data:`SCREENSHOTS` if set, else ``folder``."""
+    def screenshot(self, name: str, folder: Path, *, full_page: bool = True) -> Path:
+        """Save the page (or what the screen shows of it) as ``name``.
+
+        It goes to :data:`SCREENSHOTS` if set, else to ``folder``.
+        """
         path = Path(SCREENSHOTS or folder) / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=path, full_page=True, animations="disabled", caret="initial")
+        self.page.screenshot(path=path, full_page=full_page, animations="disabled")
         return path
 
 

@@ -105,7 +105,7 @@ async function loadServed() {
 function versionRow(version) {
   const number = el(
     "button",
-    { type: "button", class: "link", "aria-label": `Details of version ${version.version}` },
+    { type: "button", class: "link", "aria-label": `v${version.version}, details`, title: "Show its details" },
     `v${version.version}`,
   );
   number.addEventListener("click", () => showVersion(version.version));

@@ -203,7 +203,7 @@ export function comparison(a, b) {
     el("th", { scope: "col", text: "Metric" }),
     el("th", { scope: "col", text: `Version ${a.version}` }),
     el("th", { scope: "col", text: `Version ${b.version}` }),
-    el("th", { scope: "col", text: "Change" }),
+    el("th", { scope: "col", text: `Change, v${a.version} → v${b.version}` }),
   );
   const caption = `Version ${a.version} (${a.algorithm}, ${a.dataset_name}) against version ${b.version} (${b.algorithm}, ${b.dataset_name})`;
   return [
