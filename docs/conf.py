@@ -14,7 +14,8 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 
-# The local extension that renders tables from the code (docs/_ext/mlapi_docs.py), and
+# The local extensions that render tables from the code (docs/_ext/mlapi_docs.py) and
+# write the bundled model's card (docs/_ext/mlapi_card.py), and
 # the source tree, so that autodoc documents this checkout even if mlapi is installed
 # from elsewhere.
 sys.path.insert(0, str(DOCS / "_ext"))
@@ -44,11 +45,13 @@ extensions = [
     "sphinx.ext.viewcode",
     "myst_parser",
     "mlapi_docs",
+    "mlapi_card",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store"]
+# _generated holds pages' parts written at build time (the bundled model's card).
+exclude_patterns = ["_build", "_ext", "_generated", "Thumbs.db", ".DS_Store"]
 language = "en"
 pygments_style = "sphinx"
 pygments_dark_style = "monokai"

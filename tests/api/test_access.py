@@ -51,6 +51,7 @@ def test_every_route_of_the_app_has_a_rule_of_its_own(settings: Settings) -> Non
     [
         ("POST", "/predict", Scope.PREDICT, None),
         ("GET", "/v1/models/7", Scope.PREDICT, None),
+        ("GET", "/v1/models/7/card", Scope.PREDICT, None),
         ("HEAD", "/v1/models", Scope.PREDICT, None),
         ("POST", "/train", Scope.ADMIN, "train"),
         ("POST", "/v1/models/7/activate", Scope.ADMIN, "activate"),

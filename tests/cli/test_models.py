@@ -153,3 +153,23 @@ def test_models_activate_url_then_predict_url_answers_with_it(
     assert answer["probability"] != [[1.0, 0.0, 0.0]]
     asked = as_json(mlapi("--url", live_server.url, "predict", SETOSA, "--model-version", "1"))
     assert asked["model_version"] == 1
+
+
+def test_models_card_prints_the_version_s_card_in_markdown(mlapi: Mlapi) -> None:
+    card = mlapi("models", "card", "1").stdout
+
+    assert card.startswith("# Model card of version 1\n")
+    assert "by mlapi (bundled model) on" in card
+    assert mlapi("models", "card", "9", exit_code=1).stderr.startswith(
+        "error: model version 9 does not exist"
+    )
+
+
+def test_models_card_with_url_prints_what_the_server_answers(
+    mlapi: Mlapi, live_server: LiveServer
+) -> None:
+    card = mlapi("--url", live_server.url, "models", "card", "1").stdout
+
+    with live_server.client() as client:
+        assert card == client.get("/v1/models/1/card").text
+    assert card.startswith("# Model card of version 1\n")

@@ -268,3 +268,20 @@ def test_development_mode_trains_without_a_key_and_warns(tmp_path: Path) -> None
     assert trained.json() is True  # the article's answer
     assert "development mode: anyone who reaches this server" in server.log.read_text()
     assert "security" not in document["paths"]["/train"]["post"]
+
+
+def test_a_model_card_needs_a_predict_key_once_predict_keys_are_configured(
+    keyed: LiveServer,
+) -> None:
+    with keyed.client() as client:
+        missing = client.get("/v1/models/1/card")
+        by_predict_key = client.get("/v1/models/1/card", headers=bearer(PREDICT_KEY))
+        html = client.get(
+            "/v1/models/1/card", headers={**bearer(PREDICT_KEY), "Accept": "text/html"}
+        )
+
+    assert_problem(missing, 401, "unauthorized")
+    assert by_predict_key.status_code == 200, by_predict_key.text
+    assert by_predict_key.text.startswith("# Model card of version 1\n")
+    assert html.status_code == 200, html.text
+    assert html.text.startswith("<h1>Model card of version 1</h1>")

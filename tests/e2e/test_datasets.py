@@ -9,6 +9,9 @@ a clear reason, activate nothing and leave nothing behind.
 """
 
 import hashlib
+import json
+import re
+import shlex
 import tarfile
 import threading
 import time
@@ -21,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from markdown_it import MarkdownIt
 
 from tests.e2e import packages
 from tests.e2e.conftest import LiveServer, start_server, wait_for_job
@@ -428,3 +432,30 @@ def test_hostile_package_fails_its_job_activates_nothing_and_leaves_nothing(
     assert _cache_files(cache) == files
     assert not list(cache.rglob("dataset-*"))
     assert not list(tmp_path_factory.getbasetemp().rglob("evil.csv"))
+
+
+def test_card_of_a_version_trained_on_a_package_describes_it_and_its_example_answers(
+    datasets_server: LiveServer, pets: Package
+) -> None:
+    with datasets_server.client() as client:
+        model = _trained(client, {"url": pets.url})
+        card = client.get(f"/v1/models/{model['version']}/card")
+        html = client.get(f"/v1/models/{model['version']}/card", headers={"Accept": "text/html"})
+        fence = next(t for t in MarkdownIt().parse(card.text) if t.type == "fence")
+        command = shlex.split(fence.content.replace("\\\n", " "))
+        example = client.post("/v1/predict", json=json.loads(command[command.index("-d") + 1]))
+
+    assert card.status_code == 200, card.text
+    assert card.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert card.text.startswith(f"# Model card of version {model['version']}\n")
+    assert f"- Package SHA-256: {pets.sha256}" in card.text
+    assert "data set pets into one of its 2 classes (cat, dog)" in card.text
+    assert re.search(r"\|\s+2\s+\|\s+colour\s+\|\s+string\s+\|", card.text)
+    assert model["checksum"] in card.text
+    assert html.status_code == 200, html.text
+    assert html.headers["content-type"] == "text/html; charset=utf-8"
+    assert html.text.startswith(f"<h1>Model card of version {model['version']}</h1>")
+    assert "<td>colour</td>" in html.text
+    assert example.status_code == 200, example.text
+    assert example.json()["model_version"] == model["version"]
+    assert set(example.json()["labels"]) <= {"cat", "dog"}

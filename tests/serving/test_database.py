@@ -20,7 +20,7 @@ from mlapi.serving.store import ModelStore
 from mlapi.serving.tables import utc_now
 
 #: The newest migration.
-HEAD = "0005"
+HEAD = "0006"
 
 TABLES = {
     "model_versions",
@@ -269,5 +269,73 @@ def test_upgrade_from_revision_0001_keeps_every_version_loadable(
         assert (json.loads(recorded) if isinstance(recorded, str) else recorded) == [
             "sklearn.tree._tree.Tree"
         ]
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_revision_0005_keeps_versions_and_makes_their_cards_on_request(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    store = ModelStore(str(tmp_path / "models"))
+    data = bundled_model_bytes()
+    metadata = IrisClassifier.from_bytes(data).metadata
+    assert metadata is not None
+    plain = ("algorithm", "dataset_name", "dataset_checksum", "training_seconds")
+    plain += ("created_by", "created_at", "file_sha256", "dataset_url", "dataset_sha256")
+    documents = ("hyperparameters", "feature_names", "feature_types", "class_names", "metrics")
+    documents += ("trusted_types", "libraries")
+    versions = sa.table(
+        "model_versions",
+        *(sa.column(name) for name in plain),
+        *(sa.column(name, sa.JSON) for name in documents),
+    )
+    try:
+        migrate(engine, "0005")
+        checksum = store.put(data)
+        with engine.begin() as connection:
+            connection.execute(
+                versions.insert().values(  # numbered by the database, as a registry's are
+                    algorithm=metadata.algorithm,
+                    hyperparameters=metadata.hyperparameters,
+                    dataset_name=metadata.dataset_name,
+                    dataset_checksum=metadata.dataset_checksum,
+                    dataset_url=None,
+                    dataset_sha256=None,
+                    feature_names=metadata.feature_names,
+                    feature_types=metadata.feature_types,
+                    class_names=metadata.class_names,
+                    metrics=dataclasses.asdict(metadata.evaluation),
+                    training_seconds=metadata.training_seconds,
+                    created_by="an earlier mlapi",
+                    created_at=utc_now().replace(tzinfo=None),
+                    file_sha256=checksum,
+                    trusted_types=["sklearn.tree._tree.Tree"],
+                    libraries=metadata.libraries,
+                )
+            )
+
+        migrate(engine)
+
+        assert _head(engine) == [HEAD]
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT card FROM model_versions")) is None
+        registry = Registry(engine, store)
+        assert registry.get(1).created_by == "an earlier mlapi"
+        card = registry.card(1)
+        assert card.startswith("# Model card of version 1\n")
+        assert "by an earlier mlapi on" in card
+        assert metadata.dataset_checksum in card
+        # A version registered now gets its card with its row.
+        classifier = IrisClassifier()
+        iris = classifier.dataset()
+        classifier.train(iris["X"], iris["y"], max_depth=2)
+        version = registry.register(classifier, created_by="a later mlapi").version
+        with engine.connect() as connection:
+            stored = connection.scalar(
+                text("SELECT card FROM model_versions WHERE version = :v"), {"v": version}
+            )
+        assert stored == registry.card(version)
+        assert "by a later mlapi on" in stored
     finally:
         engine.dispose()

@@ -2,6 +2,7 @@
 
 import dataclasses
 import logging
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -481,3 +482,68 @@ def test_a_version_registered_before_libraries_were_recorded_warns_or_is_refused
         Registry(engine, store, LibraryMismatch.REFUSE).load(version.version)
 
     assert f"model version {version.version} has no record of the library" in caplog.text
+
+
+def _stored_card(registry: Registry, version: int) -> str | None:
+    with Session(registry.engine) as session:
+        row = session.get(ModelVersionRow, version)
+        assert row is not None
+        return row.card
+
+
+def test_register_writes_the_version_s_card_in_its_row(registry: Registry, train: Trainer) -> None:
+    registry.register(train(), created_by="alice")
+    version = registry.register(train(max_depth=2), created_by="bob").version
+
+    stored = _stored_card(registry, version)
+
+    assert stored is not None
+    assert stored.startswith(f"# Model card of version {version}\n")
+    assert "by bob on" in stored
+    assert "(test size 0.20)" in stored  # the training rows came from the model's metadata
+    assert re.search(r"\|\s+max\\_depth\s+\|\s+2\s+\|", stored)
+    assert registry.card(version) == stored
+
+
+def test_a_version_whose_card_cannot_be_written_is_not_registered(
+    registry: Registry, train: Trainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(version: ModelVersion, training_rows: int | None = None) -> str:
+        raise RuntimeError("no card")
+
+    monkeypatch.setattr("mlapi.serving.registry.model_card", refuse)
+
+    with pytest.raises(RuntimeError, match="no card"):
+        registry.register(train(), created_by="alice")
+    assert registry.page().total == 0
+
+
+def test_card_of_a_version_without_one_is_made_from_its_row_and_not_saved(
+    registry: Registry, train: Trainer
+) -> None:
+    version = registry.register(train(), created_by="alice").version
+    with Session(registry.engine) as session, session.begin():
+        session.execute(
+            update(ModelVersionRow).where(ModelVersionRow.version == version).values(card=None)
+        )
+
+    card = registry.card(version)
+
+    assert card.startswith(f"# Model card of version {version}\n")
+    assert "by alice on" in card
+    assert "test size" not in card  # only the model file knows its training rows
+    assert _stored_card(registry, version) is None
+
+
+def test_card_of_unknown_version_raises_not_found(registry: Registry) -> None:
+    with pytest.raises(ModelVersionNotFoundError):
+        registry.card(42)
+
+
+def test_the_bundled_model_s_card_is_written_at_bootstrap(registry: Registry) -> None:
+    registry.bootstrap()
+
+    markdown = registry.card(1)
+
+    assert "by mlapi (bundled model) on" in markdown
+    assert "data set iris, trained with Decision tree" in markdown

@@ -100,6 +100,7 @@ RULES: dict[tuple[str, str], Rule] = {
 #: Rules of the routes with path parameters; the named group says what is acted on.
 PATTERN_RULES: list[tuple[str, re.Pattern[str], Rule]] = [
     ("GET", re.compile(r"/v1/models/(?P<version>[^/]+)"), _READ),
+    ("GET", re.compile(r"/v1/models/(?P<version>[^/]+)/card"), _READ),
     ("DELETE", re.compile(r"/v1/models/(?P<version>[^/]+)"), Rule(Scope.ADMIN, "delete")),
     (
         "POST",

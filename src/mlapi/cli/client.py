@@ -73,6 +73,9 @@ class Backend(Protocol):
     async def versions(self, limit: int = 50, offset: int = 0) -> ModelVersionPage:
         """List model versions."""
 
+    async def card(self, number: int) -> str:
+        """Give a model version's card, in Markdown."""
+
     async def activate(self, number: int, activated_by: str) -> ModelVersion:
         """Activate a model version."""
 
@@ -169,6 +172,11 @@ class HttpClient:
         """List versions with ``GET /v1/models``."""
         params = {"limit": limit, "offset": offset}
         return await self._read(ModelVersionPage, "GET", "/v1/models", params=params)
+
+    async def card(self, number: int) -> str:
+        """Read a version's card as Markdown with ``GET /v1/models/{version}/card``."""
+        headers = {"Accept": "text/markdown"}
+        return (await self._call("GET", f"/v1/models/{number}/card", headers=headers)).decode()
 
     async def activate(self, number: int, activated_by: str = "api") -> ModelVersion:
         """Activate a version with ``POST /v1/models/{version}/activate``; the server names who."""

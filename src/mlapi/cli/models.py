@@ -1,4 +1,4 @@
-"""``mlapi models``: list, show, activate and delete model versions."""
+"""``mlapi models``: list, show, activate and delete model versions; print their cards."""
 
 import typer
 
@@ -20,6 +20,12 @@ def show_model(ctx: typer.Context, version: VersionArgument) -> None:
     """Show one model version as JSON."""
     model = call(ctx, lambda backend: backend.version(version))
     typer.echo(output.as_json(model))
+
+
+@app.command("card")
+def show_card(ctx: typer.Context, version: VersionArgument) -> None:
+    """Print a model version's card, in Markdown, whatever --format says."""
+    typer.echo(call(ctx, lambda backend: backend.card(version)), nl=False)
 
 
 @app.command("activate")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from mlapi.ml import IrisClassifier, ModelFileError, ModelMetadata
 from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.ml.provenance import LibraryMismatch, check_libraries
+from mlapi.serving.cards import model_card
 from mlapi.serving.database import read_page, session_factory
 from mlapi.serving.errors import ModelVersionNotFoundError, VersionInUseError
 from mlapi.serving.records import Activation, ActiveState, ModelVersion, ModelVersionPage
@@ -79,7 +80,8 @@ class Registry:
         The file is read back with the loader that serves versions, trusting only the
         types the classifier's own file holds, before any row is written: a model that
         could not be served is never registered. The library versions its metadata names
-        are recorded with it. Registering the same file twice returns the existing version.
+        are recorded with it, and its model card is written in the same transaction as its
+        row. Registering the same file twice returns the existing version.
 
         Args:
             classifier: A trained classifier.
@@ -115,9 +117,12 @@ class Registry:
         try:
             with self._sessions.begin() as session:
                 session.add(row)
+                session.flush()  # numbers the version, which its card names
+                record = to_record(ModelVersion, row, active=False)
+                row.card = model_card(record, metadata.training_rows)
         except IntegrityError:  # another process registered the same file meanwhile
             return self.find_by_checksum(checksum)
-        return to_record(ModelVersion, row, active=False)
+        return record
 
     def find_by_checksum(self, checksum: str) -> ModelVersion:
         """Find the version whose file has this SHA-256.
@@ -142,9 +147,6 @@ class Registry:
     def get(self, version: int) -> ModelVersion:
         """Look up one version.
 
-        Args:
-            version: Its number.
-
         Returns:
             The version.
 
@@ -154,6 +156,23 @@ class Registry:
         with self._sessions() as session:
             row = self._row(session, version)
             return to_record(ModelVersion, row, active=_active_number(session) == version)
+
+    def card(self, version: int) -> str:
+        """Read a version's model card; one registered before mlapi wrote cards gets one now.
+
+        A missing card is made from the version's row each time it is asked for, and not
+        saved: reading stays read-only, and the card is the same every time (but for the
+        test size, which only the model file's metadata knows).
+
+        Returns:
+            The card in Markdown (see :func:`~mlapi.serving.cards.model_card`).
+
+        Raises:
+            ModelVersionNotFoundError: If there is no such version.
+        """
+        with self._sessions() as session:
+            row = self._row(session, version)
+            return row.card or model_card(to_record(ModelVersion, row, active=False))
 
     def verify(self, version: int) -> ModelVersion:
         """Look up one version and check that its file is still the one registered.
@@ -261,9 +280,6 @@ class Registry:
 
     def delete(self, version: int) -> None:
         """Delete a version and its file; the active version cannot be deleted.
-
-        Args:
-            version: The version to delete.
 
         Raises:
             ModelVersionNotFoundError: If there is no such version.

@@ -215,6 +215,17 @@ class Service(Runtime):
         self._require_started()
         return await to_thread.run_sync(self._registry.get, number)
 
+    async def card(self, number: int) -> str:
+        """Give a version's model card: Markdown, CommonMark with GFM tables, no raw HTML.
+
+        Written when the version was registered (see :meth:`Registry.card`).
+
+        Raises:
+            ModelVersionNotFoundError: If there is no such version.
+        """
+        self._require_started()
+        return await to_thread.run_sync(self._registry.card, number)
+
     async def versions(self, limit: int = 50, offset: int = 0) -> ModelVersionPage:
         """List model versions, newest first: at most ``limit``, after the first ``offset``."""
         self._require_started()

@@ -154,6 +154,9 @@ class ModelVersionRow(Base):
     # Versions of the libraries that wrote the file (Python, scikit-learn, numpy, skops);
     # None for versions registered before they were recorded.
     libraries: Mapped[dict[str, Any] | None]
+    # Its model card in Markdown, written with the row; None for versions registered
+    # before mlapi wrote cards. Read only when asked for: no listing needs it.
+    card: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class ActiveVersionRow(Base):

@@ -1,5 +1,7 @@
 """Model versions: ``/v1/models`` list, show, activate and delete."""
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -156,3 +158,71 @@ def test_delete_a_rolled_back_version(client: TestClient) -> None:
 
 def test_delete_unknown_version_is_404(shared_client: TestClient) -> None:
     assert shared_client.delete("/v1/models/7").status_code == 404
+
+
+def test_card_is_markdown_by_default(shared_client: TestClient) -> None:
+    for accept in (None, "*/*", "text/markdown", "application/json"):
+        headers = {"Accept": accept} if accept else {}
+        response = shared_client.get("/v1/models/1/card", headers=headers)
+
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/markdown; charset=utf-8"
+        assert response.headers["vary"] == "Accept"
+        assert response.text.startswith("# Model card of version 1\n")
+        assert "## Intended uses and limitations" in response.text
+        assert "| true class |" in response.text
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "text/html",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",  # a browser's
+        "text/markdown;q=0.5, text/*",
+    ],
+)
+def test_card_is_an_html_fragment_when_the_client_prefers_html(
+    shared_client: TestClient, accept: str
+) -> None:
+    response = shared_client.get("/v1/models/1/card", headers={"Accept": accept})
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["vary"] == "Accept"
+    assert response.text.startswith("<h1>Model card of version 1</h1>\n")
+    assert "<table>" in response.text
+    assert "<html" not in response.text
+    assert "<script" not in response.text
+    assert "style=" not in response.text
+
+
+def test_card_of_unknown_version_is_404_problem(shared_client: TestClient) -> None:
+    for accept in ("text/markdown", "text/html"):
+        response = shared_client.get("/v1/models/99/card", headers={"Accept": accept})
+
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == "model version 99 does not exist"
+
+
+@pytest.mark.parametrize("version", ["latest", "0", "2147483648"])
+def test_card_refuses_a_version_that_is_not_a_positive_integer(
+    shared_client: TestClient, version: str
+) -> None:
+    response = shared_client.get(f"/v1/models/{version}/card")
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["parameter"] == "version"
+
+
+def test_card_of_a_trained_version_names_its_algorithm_and_hyperparameters(
+    client: TestClient,
+) -> None:
+    version = train_gradient_boosting(client, activate=False)
+
+    card = client.get(f"/v1/models/{version}/card").text
+
+    assert card.startswith(f"# Model card of version {version}\n")
+    assert "Gradient boosting (`gradient_boosting`)" in card
+    assert re.search(r"\|\s+n\\_estimators\s+\|\s+10\s+\|", card)

@@ -2,8 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
+from mlapi.api.cards import HTML_MEDIA_TYPE, MARKDOWN_MEDIA_TYPE, prefers_html, to_html
 from mlapi.api.deps import CallerDep, LimitQuery, OffsetQuery, ServiceDep
 from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
@@ -64,6 +65,45 @@ async def show_model(version: VersionPath, service: ServiceDep) -> ModelVersion:
         The version.
     """
     return await service.version(version)
+
+
+_CARD_RESPONSES = {
+    200: {
+        "description": "The card: Markdown (CommonMark with GFM tables, no raw HTML) unless "
+        "the request's `Accept` prefers `text/html`, then an HTML fragment of it (no "
+        "`<html>`, script or `style` attribute) for a page to insert.",
+        "content": {
+            MARKDOWN_MEDIA_TYPE: {"schema": {"type": "string"}},
+            HTML_MEDIA_TYPE: {"schema": {"type": "string"}},
+        },
+    },
+    **problems(404, 422, 503),
+}
+
+
+@router.get("/models/{version}/card", response_class=Response, responses=_CARD_RESPONSES)
+async def model_card(version: VersionPath, request: Request, service: ServiceDep) -> Response:
+    """Give a version's model card, written with skops when it was registered.
+
+    It holds the data set, features and classes, hyperparameters, metrics and confusion
+    matrix, training time, library versions, intended use and limits. Markdown by
+    default; an HTML fragment when the request's `Accept` prefers `text/html`.
+
+    \f
+
+    Args:
+        version: The version number.
+        request: The request, whose `Accept` header picks the media type.
+        service: The service layer, which does the work.
+
+    Returns:
+        The card, with `Vary: Accept`.
+    """
+    markdown = await service.card(version)
+    headers = {"Vary": "Accept"}
+    if prefers_html(request.headers.get("accept")):
+        return Response(to_html(markdown), media_type=HTML_MEDIA_TYPE, headers=headers)
+    return Response(markdown, media_type=MARKDOWN_MEDIA_TYPE, headers=headers)
 
 
 @router.post("/models/{version}/activate", responses=problems(404, 422, 503))
