@@ -69,14 +69,19 @@ class Visit:
                 f"console errors {self.errors}"
             )
 
-    def screenshot(self, name: str, folder: Path, *, full_page: bool = True) -> Path:
-        """Save the page (or what the screen shows of it) as ``name``.
+    def screenshot(
+        self, name: str, folder: Path, *, full_page: bool = True, part: Locator | None = None
+    ) -> Path:
+        """Save the page, what the screen shows of it, or one ``part`` of it as ``name``.
 
         It goes to :data:`SCREENSHOTS` if set, else to ``folder``.
         """
         path = Path(SCREENSHOTS or folder) / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=path, full_page=full_page, animations="disabled")
+        if part is not None:
+            part.screenshot(path=path, animations="disabled")
+        else:
+            self.page.screenshot(path=path, full_page=full_page, animations="disabled")
         return path
 
 

@@ -86,12 +86,15 @@ def test_the_page_shows_the_served_version_its_metrics_and_card_offline(
     matrix = detail.locator("table.matrix")
     expect(matrix.locator("tbody tr")).to_have_count(3)  # one row per true class
     expect(matrix.locator("tbody th")).to_have_text(["setosa", "versicolor", "virginica"])
-    page.locator("#card summary").click()
-    expect(page.locator("#card-body")).to_contain_text("Intended uses")
     # The algorithms of the catalogue, with the default's hyperparameters as fields.
     expect(page.locator("#train-algorithm option")).to_have_count(3)
     expect(page.locator("#hp-criterion")).to_have_value("gini")
-    visit.screenshot("dashboard.png", tmp_path)
+    visit.screenshot("dashboard-version.png", tmp_path)
+
+    page.locator("#card summary").click()
+    card = page.locator("#card-body")
+    expect(card.locator("h1")).to_have_text("Model card of version 1")
+    expect(card).to_contain_text("Intended uses")
 
     assert visit.outside == []
     assert visit.errors == []
@@ -191,8 +194,7 @@ def test_activating_from_the_page_changes_what_predict_answers(
     expect(comparison.locator("thead th")).to_contain_text(
         [f"Version {stump}", f"Version {served}"]
     )
-    page.locator("#compare").screenshot(path=tmp_path / "compare.png")
-    visit.screenshot("dashboard-compare.png", tmp_path)
+    visit.screenshot("dashboard.png", tmp_path)
 
     assert visit.outside == []
     assert visit.errors == []
