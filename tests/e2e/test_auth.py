@@ -34,14 +34,16 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def start_keyed_server(folder: Path) -> LiveServer:
+    """Start a server with an admin key (``ops``) and a predict key (``app``), in ``folder``."""
+    settings = keys_setting(ops=("admin", ADMIN_KEY), app=("predict", PREDICT_KEY))
+    return start_server(folder, extra_env={"MLAPI_API_KEYS": settings, "MLAPI_DEV_MODE": "false"})
+
+
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server with an admin key (``ops``) and a predict key (``app``)."""
-    settings = keys_setting(ops=("admin", ADMIN_KEY), app=("predict", PREDICT_KEY))
-    server = start_server(
-        tmp_path_factory.mktemp("keyed"),
-        extra_env={"MLAPI_API_KEYS": settings, "MLAPI_DEV_MODE": "false"},
-    )
+    server = start_keyed_server(tmp_path_factory.mktemp("keyed"))
     yield server
     server.stop()
 

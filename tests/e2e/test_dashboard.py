@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.browsing import RENDER_MS, Visit, visiting
 from tests.e2e.conftest import LiveServer, start_server, wait_for_job
-from tests.e2e.test_auth import ADMIN_KEY, PREDICT_KEY, bearer, keys_setting
+from tests.e2e.test_auth import ADMIN_KEY, PREDICT_KEY, bearer, start_keyed_server
 
 #: A virginica row: a one-split tree cannot tell it from versicolor, a full tree can.
 VIRGINICA = {"data": [[6.3, 3.3, 6.0, 2.5]]}
@@ -217,11 +217,7 @@ def test_the_page_fits_a_phone_screen(
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server with an admin key and a predict key, and a second version to activate."""
-    settings = keys_setting(ops=("admin", ADMIN_KEY), app=("predict", PREDICT_KEY))
-    server = start_server(
-        tmp_path_factory.mktemp("keyed-ui"),
-        extra_env={"MLAPI_API_KEYS": settings, "MLAPI_DEV_MODE": "false"},
-    )
+    server = start_keyed_server(tmp_path_factory.mktemp("keyed-ui"))
     _train(server, {"hyperparameters": {"max_depth": 2}, "activate": False}, ADMIN_KEY)
     yield server
     server.stop()
