@@ -4,7 +4,7 @@ Headless Chromium (Debian's package, which ``scripts/ensure-chromium.sh`` instal
 test passes its path in ``PYTEST_CHROMIUM``) is driven by Playwright against a real
 server. Every request a page makes to another host is aborted and recorded, as on a
 network without internet access: the pages must work from what the server sends. The
-``browser`` fixture (in ``conftest.py``) launches it once per test process.
+``browser`` fixture (in ``conftest.py``) launches it once per test module.
 """
 
 import os

@@ -280,9 +280,13 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator["Browser"]:
-    """Headless Chromium, launched once per test process (see :mod:`tests.e2e.browsing`)."""
+    """Headless Chromium for a module's tests (see :mod:`tests.e2e.browsing`).
+
+    Module-scoped, not session-scoped: Playwright's synchronous API keeps an event loop
+    running in the thread while it is open, and later modules' ``asyncio.run`` would fail.
+    """
     from tests.e2e.browsing import launched  # Playwright only where a test uses it
 
     with launched() as chromium:
