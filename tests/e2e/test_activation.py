@@ -141,6 +141,15 @@ def test_every_process_serves_an_activation_within_a_second(
             assert set(_answered_versions(connections)) == {version}
     print("seconds until every process served the activation:", [round(d, 3) for d in delays])
     assert max(delays) < SWITCH_SECONDS, [round(delay, 3) for delay in delays]
+    follows = server.log.read_text().count("activated by another process (seen by ")
+    notified = server.log.read_text().count("activated by another process (seen by notification)")
+    assert follows >= ACTIVATIONS  # the other process followed each activation
+    if database_url.startswith("postgresql"):
+        # Told by PostgreSQL as each activation committed; a poll can win only if it
+        # happens to fall between the commit and the notification's arrival.
+        assert notified >= ACTIVATIONS // 2, (notified, follows)
+    else:
+        assert notified == 0  # SQLite has no notifications: every process polls
 
 
 async def _activate_concurrently(server: LiveServer, versions: list[int], rounds: int) -> None:

@@ -3,7 +3,8 @@
 The served model is one Python reference. A request takes it once and uses that object
 to the end; a swap rebinds it only after the new model is fully loaded and its file's
 checksum verified, so no request ever sees a half-loaded or half-swapped model. Every
-process polls the registry's active generation and follows activations made anywhere;
+process polls the registry's active generation and follows activations made anywhere
+(at once on PostgreSQL, which notifies them: :mod:`~mlapi.serving.notify`);
 an activation made through this process is committed and swapped in one step of the
 event loop, so no request in between can see the old model as active.
 
@@ -13,6 +14,7 @@ its checksum, milliseconds, instead of loading it again, seconds for a large ens
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -85,6 +87,7 @@ class ActiveModel:
         self._active_version: int | None = None
         self._cache: OrderedDict[int, ServedModel] = OrderedDict()
         self._reader = reader or ModelReader()
+        self._nudged = asyncio.Event()
 
     @property
     def ready(self) -> bool:
@@ -249,8 +252,11 @@ class ActiveModel:
             )
             return state, self.served
 
-    async def refresh(self) -> bool:
+    async def refresh(self, notified: bool = False) -> bool:
         """Swap in the registry's active version if it changed.
+
+        Args:
+            notified: Whether the database told of an activation, as the log line says.
 
         Returns:
             Whether the active generation changed.
@@ -263,24 +269,33 @@ class ActiveModel:
         swapped = served is not self._served
         self._serve(served, state)
         if swapped:
-            logger.info(
-                "serving model version %s, activated by another process",
-                state.version,
-                extra={"model_version": state.version},
-            )
+            how = "notification" if notified else "poll"
+            message = "serving model version %s, activated by another process (seen by %s)"
+            extra = {"model_version": state.version, "seen_by": how}
+            logger.info(message, state.version, how, extra=extra)
         return True
 
     async def watch(self) -> None:
-        """Follow activations made by any process, until cancelled."""
-        while True:
-            await asyncio.sleep(self._settings.poll_interval)
-            await self.catch_up()
+        """Follow activations made by any process, until cancelled.
 
-    async def catch_up(self) -> None:
-        """Serve the registry's active version if it changed; log a failure, not raise it."""
+        Looks at the registry every ``poll_interval`` seconds, and at once when nudged.
+        """
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudged.wait(), self._settings.poll_interval)
+            notified = self._nudged.is_set()
+            self._nudged.clear()
+            await self.catch_up(notified)
+
+    def nudge(self) -> None:
+        """Make :meth:`watch` look at the registry now (an activation was notified)."""
+        self._nudged.set()
+
+    async def catch_up(self, notified: bool = False) -> None:
+        """As :meth:`refresh` does, but log a failure rather than raise it."""
         try:
             if self._served is not None:
-                await self.refresh()
+                await self.refresh(notified)
         except Exception:
             logger.exception("could not check the registry for a new active version")
 

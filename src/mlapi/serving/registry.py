@@ -24,6 +24,7 @@ from mlapi.ml.provenance import LibraryMismatch, check_libraries
 from mlapi.serving.cards import model_card
 from mlapi.serving.database import read_page, session_factory
 from mlapi.serving.errors import ModelVersionNotFoundError, VersionInUseError
+from mlapi.serving.notify import announce
 from mlapi.serving.records import Activation, ActiveState, ModelVersion, ModelVersionPage
 from mlapi.serving.store import ModelStore
 from mlapi.serving.tables import (
@@ -266,6 +267,7 @@ class Registry:
                 row.version, row.generation, row.activated_at = version, row.generation + 1, now
             session.add(ActivationRow(version=version, activated_at=now, activated_by=activated_by))
             session.flush()
+            announce(session, row.generation)  # sent by PostgreSQL at the commit
             return to_record(ActiveState, row)
 
     def activations(self) -> list[Activation]:

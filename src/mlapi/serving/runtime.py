@@ -21,6 +21,7 @@ from mlapi.serving.database import make_engine, migrate
 from mlapi.serving.errors import ModelNotReadyError
 from mlapi.serving.jobs.dispatcher import Training, dispatcher_for
 from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.notify import listen, notifies
 from mlapi.serving.prediction import Predictor, freeze_start_up
 from mlapi.serving.registry import Registry
 from mlapi.settings import Settings
@@ -121,13 +122,17 @@ class Runtime:
         await self._active.catch_up()  # a model loaded before a fork may be old by now
         starting = asyncio.create_task(self.start(), name="start-up")
         starting.add_done_callback(_log_failure)
-        watching = asyncio.create_task(self._active.watch(), name="registry-watch")
+        tasks = [starting, asyncio.create_task(self._active.watch(), name="registry-watch")]
+        url = self._registry.engine.url
+        if notifies(url):
+            listening = listen(url, self._active.nudge)
+            tasks.append(asyncio.create_task(listening, name="registry-listen"))
         try:
             yield
         finally:
-            for task in (starting, watching):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(starting, watching, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.stop()
             one_thread.restore_original_limits()
 
