@@ -73,8 +73,7 @@ async def listen(url: URL, nudge: Callable[[], None]) -> None:
                     nudge()
         except (psycopg.Error, OSError) as error:
             logger.warning(
-                "not listening for activations (polling meanwhile), connecting again in "
-                "%.0f s: %s",
+                "not listening for activations (polling meanwhile), connecting again in %.0f s: %s",
                 delay,
                 error,
             )
