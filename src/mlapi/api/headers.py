@@ -70,13 +70,14 @@ def _common(https: bool) -> list[Header]:
     return [*_COMMON, HSTS] if https else list(_COMMON)
 
 
-def api_headers(https: bool) -> list[Header]:
-    """The security headers of an API answer.
+def api_headers(https: bool, policy: bytes = API_POLICY) -> list[Header]:
+    """The security headers of an API answer, or of a page with a fixed ``policy``.
 
     Args:
         https: Whether the request came over TLS (adds ``Strict-Transport-Security``).
+        policy: Its content security policy.
     """
-    return [*_common(https), (b"content-security-policy", API_POLICY)]
+    return [*_common(https), (b"content-security-policy", policy)]
 
 
 def page_policy(html: bytes) -> bytes:
@@ -109,10 +110,7 @@ class SecurityHeaders:
         self._http = api_headers(https=False)
         self._https = api_headers(https=True)
         self._own = {
-            path: {
-                https: [*_common(https), (b"content-security-policy", policy)]
-                for https in (False, True)
-            }
+            path: {https: api_headers(https, policy) for https in (False, True)}
             for path, policy in (policies or {}).items()
         }
 
