@@ -19,7 +19,7 @@ Registries compared side by side in one run, interleaved round by round:
 
 Usage::
 
-    scripts/with-postgres.sh .venv/bin/python benchmarks/replicas.py --activations 20
+    scripts/with-postgres.sh .venv/bin/python -m benchmarks.replicas --activations 20
 """
 
 import argparse
@@ -36,21 +36,15 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, make_url, text
 
+from benchmarks.run import free_port
+
 SETUPS = ("postgresql", "postgresql-slow-poll", "sqlite")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
 def _replica(folder: Path, env: dict[str, str]) -> Iterator[str]:
     """Start a replica on a free port; yield its URL once ready."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (folder / f"replica-{port}.log").open("wb")
     process = subprocess.Popen(
