@@ -1,11 +1,13 @@
-"""Helpers for job tests: what to train, and jobs whose process stopped reporting."""
+"""Helpers for job tests: what to train, jobs whose process stopped reporting, slow starts."""
 
+import time
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from mlapi.serving.jobs.process import start_training_process
 from mlapi.serving.records import DatasetSource, TrainingSpec
 from mlapi.serving.tables import TrainingJobRow, utc_now
 
@@ -39,3 +41,13 @@ def age_heartbeat(engine: Engine, job_id: str, seconds: float) -> None:
             .where(TrainingJobRow.id == job_id)
             .values(heartbeat_at=utc_now() - timedelta(seconds=seconds))
         )
+
+
+def start_slowly(*args: object) -> None:
+    """Start a training process as the pool does, seconds late: a loaded machine's spawn."""
+    time.sleep(SLOW_START_SECONDS)
+    start_training_process(*args)  # type: ignore[arg-type]
+
+
+#: How late :func:`start_slowly` starts a training process: past a 1.5 s stale claim.
+SLOW_START_SECONDS = 4.0

@@ -13,7 +13,9 @@ from anyio import to_thread
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from mlapi.metrics import Metrics
 from mlapi.serving.errors import TrainingFailedError
+from mlapi.serving.jobs import dispatcher as dispatcher_module
 from mlapi.serving.jobs.dispatcher import Activate, InlineDispatcher, PoolDispatcher
 from mlapi.serving.jobs.follow import follow_job
 from mlapi.serving.jobs.store import JobStore
@@ -21,7 +23,7 @@ from mlapi.serving.records import JobState, TrainingJob
 from mlapi.serving.registry import Registry
 from mlapi.serving.tables import TrainingJobRow, utc_now
 from mlapi.settings import ErrorDetail, Settings
-from tests.serving.specs import boosting_spec, training_spec
+from tests.serving.specs import SLOW_START_SECONDS, boosting_spec, start_slowly, training_spec
 
 #: Safety net for a job to finish (spawning a process and importing scikit-learn included).
 JOB_TIMEOUT = 120
@@ -70,6 +72,10 @@ async def _one_job(settings: Settings, jobs: JobStore, activate: Activate) -> Tr
         await dispatcher.stop()
 
 
+async def _no_activation(version: int, activated_by: str) -> None:
+    raise AssertionError(f"version {version} was not to be activated")
+
+
 async def _until(jobs: JobStore, job_id: str, state: JobState) -> TrainingJob:
     deadline = time.monotonic() + JOB_TIMEOUT
     while (job := await to_thread.run_sync(jobs.get, job_id)).state is not state:
@@ -101,6 +107,41 @@ def test_queued_job_runs_and_its_version_is_activated(
     version = registry.get(done.model_version)
     assert (version.algorithm, version.created_by) == ("gradient_boosting", "alice")
     assert version.hyperparameters["n_estimators"] == 5
+
+
+def test_a_job_whose_training_process_starts_late_runs_once(
+    registry_settings: Settings,
+    jobs: JobStore,
+    registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Spawning the process outlasts a claim's staleness: the dispatcher must keep its
+    # claim alive, or its own sweep requeues the job and a free slot claims it again.
+    monkeypatch.setattr(dispatcher_module, "start_training_process", start_slowly)
+    settings = registry_settings.model_copy(update={"job_stale_seconds": 1.5})
+    registry.bootstrap()
+    metrics = Metrics()
+
+    async def scenario() -> TrainingJob:
+        dispatcher = PoolDispatcher(
+            settings.model_copy(update={"training_workers": 2}), jobs, _no_activation, metrics
+        )
+        dispatcher.start()
+        try:
+            job = jobs.create(training_spec(activate=False))
+            dispatcher.submit(job)
+            return await _finished(jobs, job.id)
+        finally:
+            await dispatcher.stop()
+
+    done = asyncio.run(scenario())
+
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert settings.job_stale_seconds * 2 < SLOW_START_SECONDS
+    started = metrics.registry.get_sample_value(
+        "mlapi_training_jobs_total", {"state": JobState.RUNNING}
+    )
+    assert started == 1
 
 
 def test_job_not_asking_for_activation_registers_without_activating(

@@ -226,6 +226,25 @@ def test_sweep_requeues_a_stale_claim_and_leaves_a_fresh_one(
     assert jobs.get(fresh.id).state is JobState.QUEUED
 
 
+def test_renew_keeps_a_workers_claims_through_a_sweep_and_touches_no_other(
+    jobs: JobStore, engine: Engine
+) -> None:
+    mine = jobs.create(training_spec(), worker="alive")
+    theirs = jobs.create(training_spec(), worker="gone")
+    running = jobs.create(training_spec(), worker="alive")
+    jobs.start(running.id, claimed_by="alive")
+    for job in (mine, theirs, running):
+        age_heartbeat(engine, job.id, 60)
+
+    assert jobs.renew("alive") == 1
+    assert jobs.sweep(stale_seconds=5) == 1  # the running job, which renew leaves alone
+
+    assert jobs.get(running.id).state is JobState.FAILED
+    assert jobs.claim("new-worker") == jobs.get(theirs.id)  # requeued, then claimed
+    assert jobs.claim("new-worker") is None  # "alive" still holds its own
+    assert jobs.start(mine.id, claimed_by="alive") is True
+
+
 def test_sweep_leaves_finished_jobs_alone(jobs: JobStore, engine: Engine) -> None:
     job = jobs.create(training_spec())
     jobs.start(job.id)

@@ -1,9 +1,11 @@
 """Where training jobs run: a pool of training processes fed from the queue, or this process.
 
 A server runs a :class:`PoolDispatcher`: it claims queued rows while its pool has room,
-so any replica can run any job, and sweeps jobs whose training process died. The CLI's
-``mlapi train --wait`` runs an :class:`InlineDispatcher`, which runs the job it was just
-given in a thread of its own process. Either way a job that registered its version ends
+so any replica can run any job, keeps those claims alive until their training process
+starts (so a slow start never hands a job to a second claimant), and sweeps jobs whose
+training process died. The CLI's ``mlapi train --wait`` runs an
+:class:`InlineDispatcher`, which runs the job it was just given in a thread of its own
+process. Either way a job that registered its version ends
 in :func:`~mlapi.serving.jobs.finish.finish_job`, the one place that activates it and
 marks it succeeded, and each job run here is counted and logged
 (:mod:`~mlapi.serving.jobs.finish`).
@@ -163,6 +165,8 @@ class PoolDispatcher:
         last_sweep = -math.inf  # jobs a previous process left running are swept first
         while True:
             try:
+                if self._running:  # claims whose training process is still starting
+                    await to_thread.run_sync(self._jobs.renew, self.worker)
                 if loop.time() - last_sweep > HEARTBEAT_SECONDS * 2:
                     last_sweep = loop.time()
                     stale = self._settings.job_stale_seconds

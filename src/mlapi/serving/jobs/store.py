@@ -158,6 +158,27 @@ class JobStore:
         """Put a claimed job that never started back in the queue."""
         self._update(job_id, TrainingJobRow.state == JobState.QUEUED, worker=None)
 
+    def renew(self, worker: str) -> int:
+        """Keep the claims of a live worker whose jobs have not started yet from going stale.
+
+        A training process can take longer to start than a claim may go without a
+        heartbeat (spawning it and importing scikit-learn on a loaded machine): without
+        this, a sweep would put the job back and it would be claimed a second time.
+
+        Args:
+            worker: The claiming server process; only its queued jobs are touched.
+
+        Returns:
+            How many claims were renewed.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(TrainingJobRow)
+                .where(TrainingJobRow.state == JobState.QUEUED, TrainingJobRow.worker == worker)
+                .values(heartbeat_at=utc_now())
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def start(self, job_id: str, claimed_by: str | None = None) -> bool:
         """Mark a job running.
 
