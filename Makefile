@@ -10,8 +10,13 @@ PORT ?= 8888
 TEST_PROCESSES ?= 2
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+# The tools that check deploy/ (kubectl's kustomize, schema checks, checkov), in a venv of
+# their own: checkov pins dependencies that would fight the project's.
+TOOLS_VENV ?= .venv-tools
+# KServe's Python SDK, only for the types generated from its API (read, never imported).
+KSERVE_SDK ?= kserve==0.21.0
 
-.PHONY: help install install-dev run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench bench-peers screenshots
+.PHONY: help install install-dev deploy-tools run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench bench-peers screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,9 +40,17 @@ $(VENV)/.installed-docs: $(VENV)/.installed
 	$(PIP) install -c requirements.txt -e '.[docs]'
 	@touch $@
 
+$(TOOLS_VENV)/.installed: deploy/requirements-tools.txt
+	rm -rf $(TOOLS_VENV) && $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip --disable-pip-version-check --quiet install -r deploy/requirements-tools.txt
+	$(TOOLS_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps '$(KSERVE_SDK)'
+	@touch $@
+
 install: $(VENV)/.installed ## Create .venv and install mlapi
 
 install-dev: $(VENV)/.installed-dev ## Install mlapi with the development tools
+
+deploy-tools: $(TOOLS_VENV)/.installed ## Install the checkers of deploy/ into .venv-tools
 
 run: install ## Serve the bundled model on $(HOST):$(PORT)
 	$(BIN)/mlapi serve --dev --host $(HOST) --port $(PORT)
@@ -52,9 +65,10 @@ typecheck: install-dev ## mypy on src/
 hadolint: install-dev ## Lint the Dockerfile (hadolint from PyPI; no Docker needed)
 	$(BIN)/hadolint --failure-threshold style Dockerfile
 
-pytest: install-dev ## The test suite with coverage of src/, on SQLite and a throwaway PostgreSQL, with headless Chromium
+pytest: install-dev deploy-tools ## The test suite with coverage of src/, on SQLite and a throwaway PostgreSQL, with headless Chromium
 	chromium=$$(scripts/ensure-chromium.sh) && \
 	PYTEST_CHROMIUM=$$chromium PYTEST_REQUIRE_BROWSER=1 PYTEST_REQUIRE_POSTGRES=1 \
+	PYTEST_DEPLOY_TOOLS=$(CURDIR)/$(TOOLS_VENV)/bin PYTEST_REQUIRE_DEPLOY_TOOLS=1 \
 		scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term --durations=20 \
 		--numprocesses $(TEST_PROCESSES) --dist loadscope
 
@@ -82,7 +96,7 @@ requirements: ## Re-pin requirements.txt (runtime + PostgreSQL driver, for the c
 	rm -rf .req-venv
 
 clean: ## Remove the virtual environment, caches and generated files
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov var build docs/_build
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov var build docs/_build
 
 bench: install ## Load-test /predict against the article's app and FastAPI's ceiling (wrk)
 	$(BIN)/python benchmarks/run.py
