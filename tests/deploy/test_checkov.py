@@ -1,0 +1,76 @@
+"""checkov's scan of what ``kubectl apply -k`` would apply: no failed check.
+
+checkov without a Prisma Cloud account gives no severities, so every failed check
+counts, high or not. A check may be skipped only by a ``checkov.io/skipN: ID=reason``
+annotation on the object, and the reason must be written out.
+"""
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.conftest import TARGETS, Manifest, find, run, tool
+
+Rendered = Callable[[str], list[Manifest]]
+
+
+def scan(folder: Path) -> dict[str, Any]:
+    """checkov's report on the Kubernetes manifests in a folder (offline: no download)."""
+    result = run(
+        tool("checkov"), "--directory", folder, "--framework", "kubernetes", "--compact",
+        "--skip-download", "--output", "json",
+    )  # fmt: skip
+    assert result.returncode in {0, 1}, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def write(folder: Path, objects_by_target: dict[str, list[Manifest]]) -> Path:
+    """Write each target's objects to a file of its own in a folder of their own."""
+    folder.mkdir()
+    for target, objects in objects_by_target.items():
+        (folder / f"{target}.yaml").write_text(yaml.safe_dump_all(objects))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(rendered: Rendered, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """checkov's report on every target, scanned together."""
+    folder = tmp_path_factory.mktemp("checkov") / "rendered"
+    return scan(write(folder, {target: rendered(target) for target in TARGETS}))
+
+
+def test_no_check_fails(report: dict[str, Any]) -> None:
+    failed = [
+        f"{check['check_id']} {check['check_name']}: {check['resource']}"
+        for check in report["results"]["failed_checks"]
+    ]
+    assert failed == []
+    assert report["results"]["parsing_errors"] == []
+    assert report["summary"]["passed"] > 500
+
+
+def test_every_target_was_scanned(report: dict[str, Any]) -> None:
+    files = {check["file_path"] for check in report["results"]["passed_checks"]}
+    assert {Path(name).stem for name in files} == set(TARGETS)
+
+
+def test_every_skip_gives_its_reason(report: dict[str, Any]) -> None:
+    skipped = report["results"]["skipped_checks"]
+    assert skipped  # the local overlay's image has no digest, and says why
+    for check in skipped:
+        reason = check["check_result"]["suppress_comment"]
+        assert reason and reason != "No comment provided" and len(reason) > 30, check["resource"]
+
+
+def test_the_scan_finds_a_privileged_container(rendered: Rendered, tmp_path: Path) -> None:
+    objects = copy.deepcopy(rendered("production"))
+    container = find(objects, "Deployment", "mlapi")["spec"]["template"]["spec"]["containers"][0]
+    container["securityContext"]["privileged"] = True
+    failed = scan(write(tmp_path / "rendered", {"production": objects}))["results"]["failed_checks"]
+    assert {check["check_id"] for check in failed} == {"CKV_K8S_16"}
