@@ -55,7 +55,7 @@ def tool(name: str) -> Path:
 
 def run(*command: str | Path, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run a tool to its end, with its output captured as text (never raises for its status)."""
-    return subprocess.run(  # noqa: S603 - the tools of .venv-tools, with fixed arguments
+    return subprocess.run(
         [str(part) for part in command],
         input=input_text,
         capture_output=True,

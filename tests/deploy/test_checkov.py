@@ -20,7 +20,7 @@ Rendered = Callable[[str], list[Manifest]]
 
 
 def scan(folder: Path) -> dict[str, Any]:
-    """checkov's report on the Kubernetes manifests in a folder (offline: no download)."""
+    """Checkov's report on the Kubernetes manifests in a folder (offline: no download)."""
     result = run(
         tool("checkov"), "--directory", folder, "--framework", "kubernetes", "--compact",
         "--skip-download", "--output", "json",
@@ -40,7 +40,7 @@ def write(folder: Path, objects_by_target: dict[str, list[Manifest]]) -> Path:
 
 @pytest.fixture(scope="module")
 def report(rendered: Rendered, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """checkov's report on every target, scanned together."""
+    """Checkov's report on every target, scanned together."""
     folder = tmp_path_factory.mktemp("checkov") / "rendered"
     return scan(write(folder, {target: rendered(target) for target in TARGETS}))
 
@@ -65,7 +65,9 @@ def test_every_skip_gives_its_reason(report: dict[str, Any]) -> None:
     assert skipped  # the local overlay's image has no digest, and says why
     for check in skipped:
         reason = check["check_result"]["suppress_comment"]
-        assert reason and reason != "No comment provided" and len(reason) > 30, check["resource"]
+        assert reason, check["resource"]
+        assert reason != "No comment provided", check["resource"]
+        assert len(reason) > 30, check["resource"]
 
 
 def test_the_scan_finds_a_privileged_container(rendered: Rendered, tmp_path: Path) -> None:

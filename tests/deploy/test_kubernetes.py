@@ -6,11 +6,13 @@ checks what the manifests mean: who runs as what, which routes the probes ask, w
 each overlay changes, and that the settings they carry are settings mlapi reads.
 """
 
+import base64
 import copy
 import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -95,7 +97,7 @@ def test_mlapi_pods_write_only_to_empty_dirs_where_the_image_writes(
             for mount in containers[0]["volumeMounts"]
             if not mount.get("readOnly")
         }
-        assert writable.keys() == {"/app/var", "/tmp"}, name
+        assert writable.keys() == {"/app/var", "/tmp"}, name  # noqa: S108 - the pod's own
         assert all("emptyDir" in volume for volume in writable.values()), name
         assert spec["securityContext"]["runAsUser"] == 10001, name
 
@@ -130,11 +132,15 @@ def test_the_local_overlay_runs_one_small_replica_beside_its_services(rendered: 
     deployment = find(objects, "Deployment", "mlapi")
     assert deployment["spec"]["replicas"] == 1
     assert find(objects, "HorizontalPodAutoscaler", "mlapi")["spec"]["minReplicas"] == 1
-    assert {"postgres", "minio"} <= {o["metadata"]["name"] for o in objects if o["kind"] == "StatefulSet"}
+    assert {"postgres", "minio"} <= {
+        o["metadata"]["name"] for o in objects if o["kind"] == "StatefulSet"
+    }
     settings = settings_of(objects)
     assert settings["MLAPI_S3_ENDPOINT_URL"] == "http://minio:9000"
     assert "@postgres:5432/" in settings["database_url"]
-    assert {o["metadata"].get("namespace") for o in objects if o["kind"] != "Namespace"} == {"mlapi"}
+    assert {o["metadata"].get("namespace") for o in objects if o["kind"] != "Namespace"} == {
+        "mlapi"
+    }
 
 
 def test_production_spreads_three_or_more_replicas_of_an_image_by_digest(
@@ -178,27 +184,25 @@ def test_the_training_job_trains_against_the_shared_registry(rendered: Rendered)
     assert secrets == [v["secret"]["secretName"] for v in server["volumes"] if "secret" in v]
 
 
-def settings_of(objects: list[Manifest]) -> dict[str, str]:
-    """The settings mlapi's pods get: the ConfigMap's variables, and the Secret's TOML keys.
+def config_file(objects: list[Manifest]) -> dict[str, Any]:
+    """The configuration file (TOML) that mlapi's pods read from the Secret ``mlapi``.
 
-    Without a Secret in the objects (production), the base's example stands in.
+    Without that Secret in the objects (production: it is created apart), the base's
+    example stands in.
     """
-    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
     secrets = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "mlapi"]
-    secret = secrets[0] if secrets else yaml.safe_load(
-        (KUBERNETES / "base" / "config" / "secret.yaml").read_text()
-    )
-    toml = secret_toml(secret)
-    return {**config, **tomllib.loads(toml)}
+    if secrets:
+        text = base64.b64decode(secrets[0]["data"]["mlapi.toml"]).decode()
+    else:
+        example = yaml.safe_load((KUBERNETES / "base" / "config" / "secret.yaml").read_text())
+        text = example["stringData"]["mlapi.toml"]
+    return tomllib.loads(text)
 
 
-def secret_toml(secret: Manifest) -> str:
-    """The configuration file a Secret holds, decoded."""
-    import base64
-
-    if "stringData" in secret:
-        return str(secret["stringData"]["mlapi.toml"])
-    return base64.b64decode(secret["data"]["mlapi.toml"]).decode()
+def settings_of(objects: list[Manifest]) -> dict[str, Any]:
+    """The settings mlapi's pods get: the ConfigMap's variables and the file's keys."""
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    return {**config, **config_file(objects)}
 
 
 def real_settings() -> set[str]:
@@ -218,32 +222,24 @@ def test_every_setting_named_in_deploy_is_a_setting() -> None:
 
 @pytest.mark.parametrize("target", ["local", "production"])
 def test_the_pods_settings_load(
-    rendered: Rendered, target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rendered: Rendered, target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What an mlapi pod reads makes valid Settings (the pending settings left out)."""
     objects = rendered(target)
-    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
-    secrets = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "mlapi"]
-    secret = secrets[0] if secrets else yaml.safe_load(
-        (KUBERNETES / "base" / "config" / "secret.yaml").read_text()
-    )
     pending = set(PENDING_SETTINGS) - real_settings()
-    file_values = tomllib.loads(secret_toml(secret))
-    unknown = {f"MLAPI_{key.upper()}" for key in file_values} - real_settings()
+    from_file = config_file(objects)
+    unknown = {f"MLAPI_{key.upper()}" for key in from_file} - real_settings()
     assert unknown <= pending, sorted(unknown - pending)
-    config_file = tmp_path / "mlapi.toml"
-    config_file.write_text(
-        "\n".join(
-            line
-            for line in secret_toml(secret).splitlines()
-            if f"MLAPI_{line.split('=')[0].strip().upper()}" not in pending
-        )
-    )
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    assert config["MLAPI_CONFIG_FILE"] == "/etc/mlapi/mlapi.toml"
     for name, value in config.items():
-        if name not in pending:
+        if name not in pending | {"MLAPI_CONFIG_FILE"}:
             monkeypatch.setenv(name, value)
-    monkeypatch.setenv("MLAPI_CONFIG_FILE", str(config_file))
-    settings = Settings()
+    # The file's values, as arguments: validated as a configuration file's are.
+    values = {
+        key: value for key, value in from_file.items() if f"MLAPI_{key.upper()}" not in pending
+    }
+    settings = Settings(**values)
     assert settings.model_dir.startswith("s3://")
     assert settings.registry_url.startswith("postgresql+psycopg://")
     assert not settings.dev_mode
