@@ -13,8 +13,6 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # The tools that check deploy/ (kubectl's kustomize, schema checks, checkov), in a venv of
 # their own: checkov pins dependencies that would fight the project's.
 TOOLS_VENV ?= .venv-tools
-# KServe's Python SDK, only for the types generated from its API (read, never imported).
-KSERVE_SDK ?= kserve==0.21.0
 
 .PHONY: help install install-dev deploy-tools run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench bench-peers screenshots
 
@@ -40,10 +38,10 @@ $(VENV)/.installed-docs: $(VENV)/.installed
 	$(PIP) install -c requirements.txt -e '.[docs]'
 	@touch $@
 
-$(TOOLS_VENV)/.installed: deploy/requirements-tools.txt
+$(TOOLS_VENV)/.installed: deploy/requirements-tools.txt deploy/requirements-tools-sdk.txt
 	rm -rf $(TOOLS_VENV) && $(PYTHON) -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/python -m pip --disable-pip-version-check --quiet install -r deploy/requirements-tools.txt
-	$(TOOLS_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps '$(KSERVE_SDK)'
+	$(TOOLS_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps -r deploy/requirements-tools-sdk.txt
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install mlapi
@@ -68,7 +66,7 @@ hadolint: install-dev ## Lint the Dockerfile (hadolint from PyPI; no Docker need
 pytest: install-dev deploy-tools ## The test suite with coverage of src/, on SQLite and a throwaway PostgreSQL, with headless Chromium
 	chromium=$$(scripts/ensure-chromium.sh) && \
 	PYTEST_CHROMIUM=$$chromium PYTEST_REQUIRE_BROWSER=1 PYTEST_REQUIRE_POSTGRES=1 \
-	PYTEST_DEPLOY_TOOLS=$(CURDIR)/$(TOOLS_VENV)/bin PYTEST_REQUIRE_DEPLOY_TOOLS=1 \
+	PYTEST_DEPLOY_TOOLS=$(abspath $(TOOLS_VENV))/bin PYTEST_REQUIRE_DEPLOY_TOOLS=1 \
 		scripts/with-postgres.sh $(BIN)/pytest --cov --cov-report=term --durations=20 \
 		--numprocesses $(TEST_PROCESSES) --dist loadscope
 
