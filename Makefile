@@ -11,7 +11,8 @@ TEST_PROCESSES ?= 2
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # The tools that check deploy/ (kubectl's kustomize, schema checks, checkov), in a venv of
-# their own: checkov pins dependencies that would fight the project's.
+# their own: checkov pins dependencies that would fight the project's. --no-compile: most
+# of checkov's tree (boto3's models) is never imported here, so compiling it is wasted.
 TOOLS_VENV ?= .venv-tools
 
 .PHONY: help install install-dev deploy-tools run test lint typecheck hadolint pytest docs latexpdf model requirements clean bench bench-peers screenshots
@@ -40,7 +41,7 @@ $(VENV)/.installed-docs: $(VENV)/.installed
 
 $(TOOLS_VENV)/.installed: deploy/requirements-tools.txt deploy/requirements-tools-sdk.txt
 	rm -rf $(TOOLS_VENV) && $(PYTHON) -m venv $(TOOLS_VENV)
-	$(TOOLS_VENV)/bin/python -m pip --disable-pip-version-check --quiet install -r deploy/requirements-tools.txt
+	$(TOOLS_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-compile -r deploy/requirements-tools.txt
 	$(TOOLS_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps -r deploy/requirements-tools-sdk.txt
 	@touch $@
 

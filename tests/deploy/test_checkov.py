@@ -38,17 +38,32 @@ def write(folder: Path, objects_by_target: dict[str, list[Manifest]]) -> Path:
     return folder
 
 
+#: The file of the control: production's Deployment made privileged, which must fail.
+CONTROL = "control"
+
+
 @pytest.fixture(scope="module")
 def report(rendered: Rendered, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Checkov's report on every target, scanned together."""
-    folder = tmp_path_factory.mktemp("checkov") / "rendered"
-    return scan(write(folder, {target: rendered(target) for target in TARGETS}))
+    """The checkov report on every target and the control, scanned together (one start-up)."""
+    control = copy.deepcopy(find(rendered("production"), "Deployment", "mlapi"))
+    control["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    objects = {target: rendered(target) for target in TARGETS} | {CONTROL: [control]}
+    return scan(write(tmp_path_factory.mktemp("checkov") / "rendered", objects))
+
+
+def checks(report: dict[str, Any], outcome: str, *, control: bool = False) -> list[Any]:
+    """The checks of one outcome (``failed``, ``passed``...), of the targets or the control."""
+    return [
+        check
+        for check in report["results"][f"{outcome}_checks"]
+        if (Path(check["file_path"]).stem == CONTROL) is control
+    ]
 
 
 def test_no_check_fails(report: dict[str, Any]) -> None:
     failed = [
         f"{check['check_id']} {check['check_name']}: {check['resource']}"
-        for check in report["results"]["failed_checks"]
+        for check in checks(report, "failed")
     ]
     assert failed == []
     assert report["results"]["parsing_errors"] == []
@@ -56,12 +71,12 @@ def test_no_check_fails(report: dict[str, Any]) -> None:
 
 
 def test_every_target_was_scanned(report: dict[str, Any]) -> None:
-    files = {check["file_path"] for check in report["results"]["passed_checks"]}
+    files = {check["file_path"] for check in checks(report, "passed")}
     assert {Path(name).stem for name in files} == set(TARGETS)
 
 
 def test_every_skip_gives_its_reason(report: dict[str, Any]) -> None:
-    skipped = report["results"]["skipped_checks"]
+    skipped = checks(report, "skipped")
     assert skipped  # the local overlay's image has no digest, and says why
     for check in skipped:
         reason = check["check_result"]["suppress_comment"]
@@ -70,9 +85,6 @@ def test_every_skip_gives_its_reason(report: dict[str, Any]) -> None:
         assert len(reason) > 30, check["resource"]
 
 
-def test_the_scan_finds_a_privileged_container(rendered: Rendered, tmp_path: Path) -> None:
-    objects = copy.deepcopy(rendered("production"))
-    container = find(objects, "Deployment", "mlapi")["spec"]["template"]["spec"]["containers"][0]
-    container["securityContext"]["privileged"] = True
-    failed = scan(write(tmp_path / "rendered", {"production": objects}))["results"]["failed_checks"]
-    assert {check["check_id"] for check in failed} == {"CKV_K8S_16"}
+def test_the_scan_finds_the_privileged_container(report: dict[str, Any]) -> None:
+    failed = {check["check_id"] for check in checks(report, "failed", control=True)}
+    assert failed == {"CKV_K8S_16"}
