@@ -9,6 +9,7 @@ than leaving the default in place unnoticed.
 """
 
 import difflib
+import json
 import os
 import re
 from enum import StrEnum
@@ -16,7 +17,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -29,6 +30,7 @@ from mlapi.ml.archives import ExtractionLimits
 from mlapi.ml.estimators import CATALOGUE, DEFAULT_ALGORITHM, get_estimator
 from mlapi.observability import Observability
 from mlapi.safeguards import Safeguards
+from mlapi.storage import ObjectStorage
 
 #: Environment variable naming the configuration file.
 CONFIG_FILE_VARIABLE = "MLAPI_CONFIG_FILE"
@@ -43,7 +45,7 @@ class ErrorDetail(StrEnum):
     FULL = "full"
 
 
-class Settings(Safeguards, Observability, BaseSettings):
+class Settings(Safeguards, Observability, ObjectStorage, BaseSettings):
     """Every setting of the service, CLI and training code (the mixins' come first)."""
 
     model_config = SettingsConfigDict(env_prefix="MLAPI_", extra="forbid", frozen=True)
@@ -285,6 +287,31 @@ class Settings(Safeguards, Observability, BaseSettings):
         if "://" in self.model_dir:
             raise ValueError("set MLAPI_DATABASE_URL when MLAPI_MODEL_DIR is a URL")
         return f"sqlite:///{Path(self.model_dir).resolve() / 'registry.sqlite3'}"
+
+    @property
+    def model_cache_folder(self) -> Path:
+        """Folder where this replica caches an object store's files.
+
+        :attr:`model_cache_dir`, or ``models`` under :attr:`cache_dir` if that is unset.
+        """
+        return self.model_cache_dir or self.cache_dir / "models"
+
+    def dump_for_workers(self) -> str:
+        """The settings as JSON for a process of this server's to read back, secrets included.
+
+        ``model_dump_json`` masks every secret (``**********``), which a training process
+        would then use as the store's key: this reveals them. The JSON goes to processes
+        this server starts, never to a log or a client.
+
+        Returns:
+            JSON that ``Settings(**json.loads(...))`` reads back to equal settings.
+        """
+        values = self.model_dump(mode="json")
+        for name in type(self).model_fields:
+            secret = getattr(self, name)
+            if isinstance(secret, SecretStr):
+                values[name] = secret.get_secret_value()
+        return json.dumps(values)
 
     def classifier_options(self) -> dict[str, Any]:
         """Constructor arguments of :class:`~mlapi.ml.IrisClassifier` from these settings.
