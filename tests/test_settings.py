@@ -452,8 +452,3 @@ def test_s3_options_come_from_the_settings_or_are_left_to_botocore() -> None:
 def test_an_s3_key_id_without_its_secret_is_refused() -> None:
     with pytest.raises(ValidationError, match="set together"):
         Settings(s3_access_key_id="key-id")
-
-
-def test_the_model_cache_is_under_the_cache_folder_unless_set(tmp_path: Path) -> None:
-    assert Settings(cache_dir=tmp_path).model_cache_folder == tmp_path / "models"
-    assert Settings(model_cache_dir=tmp_path / "m").model_cache_folder == tmp_path / "m"

@@ -288,30 +288,14 @@ class Settings(Safeguards, Observability, ObjectStorage, BaseSettings):
             raise ValueError("set MLAPI_DATABASE_URL when MLAPI_MODEL_DIR is a URL")
         return f"sqlite:///{Path(self.model_dir).resolve() / 'registry.sqlite3'}"
 
-    @property
-    def model_cache_folder(self) -> Path:
-        """Folder where this replica caches an object store's files.
-
-        :attr:`model_cache_dir`, or ``models`` under :attr:`cache_dir` if that is unset.
-        """
-        return self.model_cache_dir or self.cache_dir / "models"
-
     def dump_for_workers(self) -> str:
-        """The settings as JSON for a process of this server's to read back, secrets included.
+        """The settings as JSON for this server's own processes to read back, secrets revealed.
 
-        ``model_dump_json`` masks every secret (``**********``), which a training process
-        would then use as the store's key: this reveals them. The JSON goes to processes
-        this server starts, never to a log or a client.
-
-        Returns:
-            JSON that ``Settings(**json.loads(...))`` reads back to equal settings.
+        ``model_dump_json`` masks secrets (``**********``), which a training process would
+        then sign in to the model store with. Never for a log or a client.
         """
-        values = self.model_dump(mode="json")
-        for name in type(self).model_fields:
-            secret = getattr(self, name)
-            if isinstance(secret, SecretStr):
-                values[name] = secret.get_secret_value()
-        return json.dumps(values)
+        secrets = {name: v.get_secret_value() for name, v in self if isinstance(v, SecretStr)}
+        return json.dumps(self.model_dump(mode="json") | secrets)
 
     def classifier_options(self) -> dict[str, Any]:
         """Constructor arguments of :class:`~mlapi.ml.IrisClassifier` from these settings.

@@ -251,21 +251,10 @@ async def _bad_model_file(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _store_unreachable(request: Request, error: Exception) -> JSONResponse:
-    # The reason names the store's address and bucket: the client's business only in
-    # development (error_detail "full").
-    logger.error("model store unusable: %s", error)
-    detail = (
-        str(error)
-        if _full_detail(request)
-        else "The model store cannot be reached; the error is logged. Try again later."
-    )
-    return problem_response(
-        503,
-        "model-store",
-        detail,
-        instance=request.url.path,
-        headers={"Retry-After": str(STORE_RETRY_SECONDS)},
-    )
+    logger.error("model store unusable: %s", error)  # its address: the client's only in "full"
+    detail = str(error) if _full_detail(request) else "The model store cannot be reached."
+    headers = {"Retry-After": str(STORE_RETRY_SECONDS)}
+    return problem_response(503, "model-store", detail, instance=request.url.path, headers=headers)
 
 
 async def _training_failed(request: Request, error: Exception) -> JSONResponse:

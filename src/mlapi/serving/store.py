@@ -75,7 +75,7 @@ class ModelStore:
             max_bytes=settings.model_store_max_bytes,
             min_free_bytes=settings.min_free_disk_bytes,
             storage_options=settings.storage_options(settings.model_dir),
-            cache_dir=settings.model_cache_folder,
+            cache_dir=settings.model_cache_dir or settings.cache_dir / "models",
         )
 
     @property
