@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -29,6 +30,42 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     for name in list(os.environ):
         if name.startswith("MLAPI_"):
             del os.environ[name]
+
+
+#: Keys for the test S3 server, which takes any when it does not authenticate.
+S3_KEYS = {"aws_access_key_id": "test-key-id", "aws_secret_access_key": "test-secret"}
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """One S3-compatible server (moto) for the whole session: its endpoint URL.
+
+    Each test makes a bucket of its own (:func:`s3_bucket`), so tests never see each
+    other's files.
+    """
+    from tests.e2e.services import start_s3_server  # moto only for the tests that use it
+
+    with start_s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def _s3_client(s3_server: str) -> Iterator[Any]:
+    import botocore.session
+
+    client = botocore.session.get_session().create_client(
+        "s3", endpoint_url=s3_server, region_name="us-east-1", **S3_KEYS
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def s3_bucket(_s3_client: Any) -> str:
+    """A new, empty bucket on the session's S3 server, private to the test: its name."""
+    name = f"mlapi-{uuid.uuid4().hex[:16]}"
+    _s3_client.create_bucket(Bucket=name)
+    return name
 
 
 @pytest.fixture

@@ -408,3 +408,47 @@ def test_classifier_options_load_the_bundled_model(settings: Settings) -> None:
 
     assert classifier.predict([[5.1, 3.5, 1.4, 0.2]])["prediction"] == [0]
     assert classifier.cache_dir == settings.cache_dir
+
+
+#: The S3 secret key of these tests.
+S3_SECRET = "s3-secret"  # noqa: S105 - made up
+
+
+def test_workers_get_the_secrets_that_model_dump_json_masks() -> None:
+    settings = Settings(
+        model_dir="s3://models/mlapi",
+        database_url="sqlite:///registry.sqlite3",
+        s3_access_key_id="key-id",
+        s3_secret_access_key=S3_SECRET,
+        api_key="cli-key",
+    )
+
+    read_back = Settings(**json.loads(settings.dump_for_workers()))
+
+    assert "s3-secret" not in settings.model_dump_json()
+    assert read_back == settings
+    assert read_back.s3_secret_access_key is not None
+    assert read_back.s3_secret_access_key.get_secret_value() == "s3-secret"
+
+
+def test_s3_options_come_from_the_settings_or_are_left_to_botocore() -> None:
+    configured = Settings(
+        s3_endpoint_url="http://minio:9000",
+        s3_access_key_id="key-id",
+        s3_secret_access_key=S3_SECRET,
+        s3_region="eu-west-1",
+    )
+    bare = Settings()
+
+    options = configured.storage_options("s3://models/mlapi")
+
+    assert options["endpoint_url"] == "http://minio:9000"
+    assert (options["key"], options["secret"]) == ("key-id", "s3-secret")
+    assert options["client_kwargs"] == {"region_name": "eu-west-1"}
+    assert {"key", "secret", "endpoint_url"}.isdisjoint(bare.storage_options("s3://models"))
+    assert configured.storage_options("var/models") == {}
+
+
+def test_an_s3_key_id_without_its_secret_is_refused() -> None:
+    with pytest.raises(ValidationError, match="set together"):
+        Settings(s3_access_key_id="key-id")

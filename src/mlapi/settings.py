@@ -9,6 +9,7 @@ than leaving the default in place unnoticed.
 """
 
 import difflib
+import json
 import os
 import re
 from enum import StrEnum
@@ -16,7 +17,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -29,6 +30,7 @@ from mlapi.ml.archives import ExtractionLimits
 from mlapi.ml.estimators import CATALOGUE, DEFAULT_ALGORITHM, get_estimator
 from mlapi.observability import Observability
 from mlapi.safeguards import Safeguards
+from mlapi.storage import ObjectStorage
 
 #: Environment variable naming the configuration file.
 CONFIG_FILE_VARIABLE = "MLAPI_CONFIG_FILE"
@@ -43,7 +45,7 @@ class ErrorDetail(StrEnum):
     FULL = "full"
 
 
-class Settings(Safeguards, Observability, BaseSettings):
+class Settings(Safeguards, Observability, ObjectStorage, BaseSettings):
     """Every setting of the service, CLI and training code (the mixins' come first)."""
 
     model_config = SettingsConfigDict(env_prefix="MLAPI_", extra="forbid", frozen=True)
@@ -285,6 +287,15 @@ class Settings(Safeguards, Observability, BaseSettings):
         if "://" in self.model_dir:
             raise ValueError("set MLAPI_DATABASE_URL when MLAPI_MODEL_DIR is a URL")
         return f"sqlite:///{Path(self.model_dir).resolve() / 'registry.sqlite3'}"
+
+    def dump_for_workers(self) -> str:
+        """The settings as JSON for this server's own processes to read back, secrets revealed.
+
+        ``model_dump_json`` masks secrets (``**********``), which a training process would
+        then sign in to the model store with. Never for a log or a client.
+        """
+        secrets = {name: v.get_secret_value() for name, v in self if isinstance(v, SecretStr)}
+        return json.dumps(self.model_dump(mode="json") | secrets)
 
     def classifier_options(self) -> dict[str, Any]:
         """Constructor arguments of :class:`~mlapi.ml.IrisClassifier` from these settings.

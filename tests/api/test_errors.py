@@ -9,7 +9,8 @@ from mlapi.api.errors import field_errors
 from mlapi.main import create_app
 from mlapi.ml.errors import FieldError, Input
 from mlapi.ml.rows import validate_rows
-from mlapi.settings import Settings
+from mlapi.serving.errors import ModelStoreError
+from mlapi.settings import ErrorDetail, Settings
 from tests.api.conftest import started
 
 
@@ -28,6 +29,25 @@ def test_unexpected_failure_is_a_500_problem_without_details(settings: Settings)
     assert response.headers["content-type"] == "application/problem+json"
     assert "secret" not in response.text
     assert response.json()["type"] == "urn:mlapi:problem:internal-error"
+
+
+@pytest.mark.parametrize("detail", list(ErrorDetail))
+def test_an_unreachable_model_store_is_a_503_to_retry_naming_it_only_in_full_detail(
+    settings: Settings, detail: ErrorDetail
+) -> None:
+    app = create_app(settings.model_copy(update={"error_detail": detail}))
+
+    @app.get("/store")
+    async def store() -> None:
+        raise ModelStoreError("the model store s3://models/mlapi failed: minio.internal")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/store")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) > 0
+    assert response.json()["type"] == "urn:mlapi:problem:model-store"
+    assert ("minio.internal" in response.text) is (detail is ErrorDetail.FULL)
 
 
 def test_validation_problem_lists_every_bad_field(shared_client: TestClient) -> None:

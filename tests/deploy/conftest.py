@@ -32,10 +32,6 @@ REQUIRE_TOOLS = bool(os.environ.get("PYTEST_REQUIRE_DEPLOY_TOOLS"))
 #: S3 model store and Dask training, being added beside this). Each is skipped by the
 #: "every name is a setting" checks only while it is not a setting yet.
 PENDING_SETTINGS = [
-    "MLAPI_S3_ENDPOINT_URL",
-    "MLAPI_S3_ACCESS_KEY_ID",
-    "MLAPI_S3_SECRET_ACCESS_KEY",
-    "MLAPI_S3_REGION",
     "MLAPI_DASK_SCHEDULER",
 ]
 

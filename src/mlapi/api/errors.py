@@ -35,6 +35,7 @@ from mlapi.ml.errors import (
 from mlapi.serving.errors import (
     JobNotFoundError,
     ModelNotReadyError,
+    ModelStoreError,
     ModelVersionNotFoundError,
     QueueFullError,
     StorageFullError,
@@ -49,6 +50,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 #: ``Retry-After`` seconds when the training queue is full: about one short training job.
 QUEUE_RETRY_SECONDS = 5
+#: ``Retry-After`` seconds when the model store cannot be reached.
+STORE_RETRY_SECONDS = 10
 
 #: The request body field that carries each input of the lower layers.
 REQUEST_FIELDS: dict[Input, str] = {
@@ -247,6 +250,13 @@ async def _bad_model_file(request: Request, error: Exception) -> JSONResponse:
     return problem_response(503, "model-file", detail, instance=request.url.path)
 
 
+async def _store_unreachable(request: Request, error: Exception) -> JSONResponse:
+    logger.error("model store unusable: %s", error)  # its address: the client's only in "full"
+    detail = str(error) if _full_detail(request) else "The model store cannot be reached."
+    headers = {"Retry-After": str(STORE_RETRY_SECONDS)}
+    return problem_response(503, "model-store", detail, instance=request.url.path, headers=headers)
+
+
 async def _training_failed(request: Request, error: Exception) -> JSONResponse:
     return problem_response(500, "training-failed", str(error), instance=request.url.path)
 
@@ -337,5 +347,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(VersionInUseError, _conflict)
     app.add_exception_handler(TrainingFailedError, _training_failed)
     app.add_exception_handler(ModelFileError, _bad_model_file)
+    app.add_exception_handler(ModelStoreError, _store_unreachable)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

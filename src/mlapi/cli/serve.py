@@ -15,6 +15,8 @@ from mlapi.cli.context import load_settings
 from mlapi.cli.tls import TLSRequiredError, harden, tls_files
 from mlapi.logs import LogLevel, configure
 from mlapi.metrics import clear_directory
+from mlapi.serving.errors import ModelStoreError
+from mlapi.serving.service import check_model_store
 from mlapi.settings import Settings
 
 
@@ -46,6 +48,7 @@ def serve(
     this process; several are forked by a supervisor from a process that loaded the model
     first, so that they share it. HTTPS takes TLS 1.2 or 1.3 with modern ciphers only
     (:mod:`mlapi.cli.tls`); with ``MLAPI_REQUIRE_TLS`` it refuses to start without them.
+    It does not start either if the model store cannot be reached.
     """
     import uvicorn
 
@@ -70,6 +73,11 @@ def serve(
         raise typer.Exit(2) from None
     if files is not None:  # the files found in tls_dir, for the supervisor and its workers
         settings = settings.model_copy(update={"ssl_keyfile": files[0], "ssl_certfile": files[1]})
+    try:
+        check_model_store(settings)
+    except ModelStoreError as error:  # one line, rather than a worker's traceback
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
     configure(settings.log_level.value, settings.log_format, capture_warnings=True)
     with metrics_directory(settings) as folder:
         settings = settings.model_copy(update={"metrics_dir": folder})

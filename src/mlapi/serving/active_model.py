@@ -26,7 +26,7 @@ from anyio import to_thread
 from mlapi.metrics import Metrics
 from mlapi.ml import IrisClassifier, ModelFileError
 from mlapi.ml.persistence import bundled_model_bytes
-from mlapi.serving.errors import ModelNotReadyError, ModelVersionNotFoundError
+from mlapi.serving.errors import ModelNotReadyError, ModelStoreError, ModelVersionNotFoundError
 from mlapi.serving.examples import served_example
 from mlapi.serving.reading import ModelReader
 from mlapi.serving.records import ActiveState, Health, ModelVersion, ServedExample
@@ -296,6 +296,8 @@ class ActiveModel:
         try:
             if self._served is not None:
                 await self.refresh(notified)
+        except ModelStoreError as error:  # tried again at the next look, until it is back
+            logger.error("the newly active version cannot be read yet: %s", error)
         except Exception:
             logger.exception("could not check the registry for a new active version")
 
@@ -315,6 +317,7 @@ class ActiveModel:
         Raises:
             ModelVersionNotFoundError: If there is no such version.
             ModelFileError: If its file is missing or damaged; nothing changes then.
+            ModelStoreError: If the model store cannot be reached; nothing changes then.
         """
         served = await to_thread.run_sync(self._load, version)
         previous = self._served.version.version if self._served else None

@@ -33,3 +33,11 @@ class QueueFullError(MlapiError):
 
 class StorageFullError(MlapiError):
     """A new model file would pass the model store's quota or fill its disk."""
+
+
+class ModelStoreError(MlapiError):
+    """The model store cannot be reached, or refuses this server (address, bucket, keys).
+
+    Unlike :class:`~mlapi.ml.errors.ModelFileError`, nothing is wrong with the files: the
+    same request may succeed once the store is back.
+    """

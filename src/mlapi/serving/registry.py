@@ -23,7 +23,7 @@ from mlapi.ml.persistence import bundled_model_bytes
 from mlapi.ml.provenance import LibraryMismatch, check_libraries
 from mlapi.serving.cards import model_card
 from mlapi.serving.database import read_page, session_factory
-from mlapi.serving.errors import ModelVersionNotFoundError, VersionInUseError
+from mlapi.serving.errors import ModelStoreError, ModelVersionNotFoundError, VersionInUseError
 from mlapi.serving.notify import announce
 from mlapi.serving.records import Activation, ActiveState, ModelVersion, ModelVersionPage
 from mlapi.serving.store import ModelStore
@@ -295,7 +295,12 @@ class Registry:
                     f"model version {version} is active: activate another first"
                 )
             session.execute(delete(ModelVersionRow).where(ModelVersionRow.version == version))
-        self.store.delete(checksum)
+        try:
+            self.store.delete(checksum)
+        except ModelStoreError as error:  # the version is gone; its file only takes room
+            logger.warning(
+                "model version %s deleted, its file left in the store: %s", version, error
+            )
 
     def load(self, version: int, **options: Any) -> tuple[ModelVersion, IrisClassifier]:
         """Load a version's model as served: file checked, recorded types and libraries used.

@@ -38,9 +38,23 @@ from mlapi.serving.records import (
     TrainingOrder,
 )
 from mlapi.serving.runtime import Runtime
+from mlapi.serving.store import ModelStore
 from mlapi.serving.training import algorithms, resolve_training, train_model
+from mlapi.settings import Settings
 
-__all__ = ["Service", "Training", "follow_job"]
+__all__ = ["Service", "Training", "check_model_store", "follow_job"]
+
+
+def check_model_store(settings: Settings) -> None:
+    """Make sure the model store ``model_dir`` names can be used: what a server checks first.
+
+    A local folder always can (it is made when needed); an object store must answer, take
+    the configured keys, and hold the bucket. Blocks for at most a few ``s3_timeout``.
+
+    Raises:
+        ModelStoreError: Saying what failed.
+    """
+    ModelStore.for_settings(settings).check_reachable()
 
 
 class Service(Runtime):
@@ -143,6 +157,7 @@ class Service(Runtime):
                 is queued then.
             QueueFullError: If ``max_queued_jobs`` jobs are already waiting.
             StorageFullError: If the model store has no room for another version.
+            ModelStoreError: If the model store cannot be reached; nothing is queued.
         """
         self._require_started()
         spec = resolve_training(self.settings, order, created_by)
@@ -242,6 +257,7 @@ class Service(Runtime):
         Raises:
             ModelVersionNotFoundError: If there is no such version.
             ModelFileError: If its file is missing or damaged.
+            ModelStoreError: If the model store cannot be reached.
         """
         self._require_started()
         await self._active.activate(number, activated_by)

@@ -23,7 +23,8 @@ _INFERENCE_ERRORS = {
     415: "Body sent neither as JSON nor without a `Content-Type`.",
     429: "Too many requests: the key or address is over the rate limit; `Retry-After` says "
     "when to try again.",
-    503: "No model loaded yet, or the version's model file is damaged.",
+    503: "No model loaded yet, the version's model file is damaged, or the model store "
+    "cannot be reached.",
 }
 
 
@@ -48,7 +49,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         500: "The training job failed; `detail` says why.",
         429: "Too many requests: the training queue is full, or the key or address is over "
         "the rate limit; `Retry-After` says when to try again.",
-        503: "No model loaded yet, or its file is damaged.",
+        503: "No model loaded yet, its file is damaged, or the model store cannot be reached.",
         507: "The model store has no room for another version.",
     }
     return {

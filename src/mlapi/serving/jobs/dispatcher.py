@@ -117,7 +117,7 @@ class PoolDispatcher:
         metrics: Metrics | None = None,
     ) -> None:
         self._settings = settings
-        self._settings_json = settings.model_dump_json()
+        self._settings_json = settings.dump_for_workers()
         self._jobs = jobs
         self._activate = activate
         self._metrics = metrics or Metrics()
@@ -265,7 +265,7 @@ class InlineDispatcher:
         activate: Activate,
         metrics: Metrics | None = None,
     ) -> None:
-        self._settings_json = settings.model_dump_json()
+        self._settings_json = settings.dump_for_workers()
         self._detail = settings.error_detail
         self._jobs = jobs
         self._activate = activate
