@@ -25,6 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mlapi.cluster import Cluster
 from mlapi.ml.archives import ExtractionLimits
 from mlapi.ml.estimators import CATALOGUE, DEFAULT_ALGORITHM, get_estimator
 from mlapi.observability import Observability
@@ -43,7 +44,7 @@ class ErrorDetail(StrEnum):
     FULL = "full"
 
 
-class Settings(Safeguards, Observability, BaseSettings):
+class Settings(Cluster, Safeguards, Observability, BaseSettings):
     """Every setting of the service, CLI and training code (the mixins' come first)."""
 
     model_config = SettingsConfigDict(env_prefix="MLAPI_", extra="forbid", frozen=True)
