@@ -88,7 +88,8 @@ class Settings(Cluster, Safeguards, Observability, BaseSettings):
     job_stale_seconds: float = Field(
         default=5.0,
         gt=1,
-        description="A running job whose process has not reported for this long is failed.",
+        description="A running job whose process (on a Dask cluster: whose dispatching server) "
+        "has not reported for this long is failed.",
     )
     cache_dir: Path = Field(default=Path("var/cache"), description="Folder of downloads.")
     default_algorithm: str = Field(

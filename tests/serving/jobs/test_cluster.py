@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from anyio import to_thread
+from distributed import Scheduler
 
 from mlapi.metrics import Metrics
 from mlapi.serving.jobs.cluster import WORKER_DIED, DaskDispatcher
@@ -212,3 +213,49 @@ def test_an_unreachable_scheduler_leaves_jobs_queued_and_says_why(
     assert waiting.state is JobState.QUEUED
     assert jobs.claim("another-server") is not None  # unclaimed: any replica may run it
     assert address in caplog.text
+
+
+def test_jobs_wait_queued_while_the_scheduler_is_gone_and_go_to_it_once_it_is_back(
+    registry_settings: Settings,
+    jobs: JobStore,
+    registry: Registry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A real scheduler in this process, without workers: a job submitted to it waits.
+    port = free_port()
+    settings = registry_settings.model_copy(
+        update={"dask_scheduler": f"tcp://127.0.0.1:{port}", "dask_connect_timeout": 0.5}
+    )
+
+    async def submitted(scheduler: Scheduler, key: str) -> None:
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while key not in scheduler.tasks:
+            assert time.monotonic() < deadline, caplog.text
+            await asyncio.sleep(0.05)
+
+    async def scenario() -> tuple[TrainingJob, TrainingJob]:
+        first = await Scheduler(
+            host="127.0.0.1", port=port, dashboard=False, dashboard_address="127.0.0.1:0"
+        )
+        async with _running(settings, jobs, registry):
+            job = jobs.create(training_spec())
+            await submitted(first, _key(job))
+            await first.close()
+            deadline = time.monotonic() + JOB_TIMEOUT
+            while "cannot reach the Dask scheduler" not in caplog.text:
+                assert time.monotonic() < deadline, caplog.text
+                await asyncio.sleep(0.05)
+            waiting = await to_thread.run_sync(jobs.get, job.id)
+            async with Scheduler(
+                host="127.0.0.1", port=port, dashboard=False, dashboard_address="127.0.0.1:0"
+            ) as again:
+                await submitted(again, _key(job))
+                resubmitted = await to_thread.run_sync(jobs.get, job.id)
+            return waiting, resubmitted
+
+    with caplog.at_level(logging.INFO, logger="mlapi.serving.jobs.cluster"):
+        waiting, resubmitted = asyncio.run(scenario())
+
+    assert waiting.state is JobState.QUEUED  # put back: it never started
+    assert resubmitted.state is JobState.QUEUED
+    assert "lost the Dask scheduler" in caplog.text

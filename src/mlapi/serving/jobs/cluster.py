@@ -17,6 +17,7 @@ nothing, and the dispatcher fails the job: it never runs twice.
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -229,11 +230,11 @@ class DaskDispatcher:
             version: int | None = await future
         except KilledWorker:
             failure = WORKER_DIED
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # this dispatcher is stopping
-            failure = CONNECTION_LOST  # the client cancels its futures when it loses the scheduler
+        except concurrent.futures.CancelledError as error:  # Dask's, not this task's
+            # The client cancels its futures when it loses the scheduler.
+            reason = getattr(error, "reason", None)
+            lost = reason in {None, "scheduler-connection-lost"}
+            failure = CONNECTION_LOST if lost else f"cancelled on the Dask cluster: {reason}"
         except Exception as error:
             logger.exception("could not run training job %s on the Dask cluster", job.id)
             failure = describe(error, self._settings.error_detail)
