@@ -7,16 +7,18 @@ a SQLite file does not offer.
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import joblib
 import pytest
 from anyio import to_thread
 from distributed import Scheduler
 
 from mlapi.metrics import Metrics
-from mlapi.serving.jobs.cluster import WORKER_DIED, DaskDispatcher
+from mlapi.serving.jobs.cluster import WORKER_DIED, DaskDispatcher, cluster_parallelism
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.records import JobState, TrainingJob
 from mlapi.serving.registry import Registry
@@ -259,3 +261,22 @@ def test_jobs_wait_queued_while_the_scheduler_is_gone_and_go_to_it_once_it_is_ba
     assert waiting.state is JobState.QUEUED  # put back: it never started
     assert resubmitted.state is JobState.QUEUED
     assert "lost the Dask scheduler" in caplog.text
+
+
+def test_parallel_work_inside_a_training_task_runs_on_the_cluster_workers(
+    dask_cluster: DaskCluster,
+) -> None:
+    def pids_of_parallel_work() -> tuple[str, int, set[int]]:
+        # A local function, sent by value: the workers do not have the test package.
+        with cluster_parallelism():  # as in a training task, around an n_jobs estimator
+            backend, _ = joblib.parallel.get_active_backend()
+            pids = joblib.Parallel(n_jobs=-1)(joblib.delayed(os.getpid)() for _ in range(16))
+        return type(backend).__name__, os.getpid(), set(pids)
+
+    with dask_cluster.client() as client:
+        backend, task_pid, pids = client.submit(pids_of_parallel_work, pure=False).result()
+        worker_pids = set(client.run(os.getpid).values())
+
+    assert backend == "DaskDistributedBackend"
+    assert task_pid in worker_pids
+    assert pids <= worker_pids  # in the Dask workers, not a local pool of the task's

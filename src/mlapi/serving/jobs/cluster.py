@@ -52,12 +52,18 @@ def train_on_cluster(job_id: str, settings_json: str, claimed_by: str) -> int | 
     Returns:
         The registered version, or None (see :func:`execute_job`).
     """
-    import joblib  # in the worker only
-
-    with joblib.parallel_config(backend="dask"):
+    with cluster_parallelism():
         return execute_job(
             job_id, settings_json, claimed_by=claimed_by, lease_held_by_dispatcher=True
         )
+
+
+def cluster_parallelism() -> contextlib.AbstractContextManager[object]:
+    """Make joblib (scikit-learn's ``n_jobs``) run on the Dask cluster, inside one of its tasks."""
+    import joblib  # in the worker only
+
+    context: contextlib.AbstractContextManager[object] = joblib.parallel_config(backend="dask")
+    return context
 
 
 class DaskDispatcher:
@@ -136,6 +142,8 @@ class DaskDispatcher:
         # A task of its own: connecting or claiming must never delay a renewal.
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
+            if not self._running:  # holds every job claimed here until it ends
+                continue
             try:
                 await to_thread.run_sync(
                     functools.partial(self._jobs.renew, self.worker, running=True)
