@@ -19,6 +19,7 @@ from distributed import Scheduler
 
 from mlapi.metrics import Metrics
 from mlapi.serving.jobs.cluster import WORKER_DIED, DaskDispatcher, cluster_parallelism
+from mlapi.serving.jobs.dispatcher import PoolDispatcher, Training, dispatcher_for
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.records import JobState, TrainingJob
 from mlapi.serving.registry import Registry
@@ -280,3 +281,21 @@ def test_parallel_work_inside_a_training_task_runs_on_the_cluster_workers(
     assert backend == "DaskDistributedBackend"
     assert task_pid in worker_pids
     assert pids <= worker_pids  # in the Dask workers, not a local pool of the task's
+
+
+def test_a_server_trains_on_dask_only_with_a_scheduler_configured(
+    registry_settings: Settings, jobs: JobStore
+) -> None:
+    async def activate(version: int, activated_by: str) -> None:
+        raise AssertionError("nothing runs here")
+
+    on_dask = registry_settings.model_copy(update={"dask_scheduler": "tcp://127.0.0.1:8786"})
+
+    dask = dispatcher_for(Training.POOL, on_dask, jobs, activate)
+    pool = dispatcher_for(Training.POOL, registry_settings, jobs, activate)
+    here = dispatcher_for(Training.HERE, on_dask, jobs, activate)  # mlapi train --wait
+
+    assert isinstance(dask, DaskDispatcher)
+    assert dask.worker.startswith("dask:")
+    assert isinstance(pool, PoolDispatcher)
+    assert not isinstance(here, DaskDispatcher | PoolDispatcher)
