@@ -87,9 +87,9 @@ screenshots: install-dev ## Retake the dashboard screenshots in docs/images with
 model: install ## Retrain the bundled model (decision tree, seed 0)
 	$(BIN)/mlapi train --algorithm decision_tree --output src/mlapi/ml/model.skops
 
-requirements: ## Re-pin requirements.txt (runtime + PostgreSQL driver + s3fs, for the container) in a scratch venv
+requirements: ## Re-pin requirements.txt (runtime + PostgreSQL driver + s3fs + Dask client, for the container) in a scratch venv
 	rm -rf .req-venv && $(PYTHON) -m venv .req-venv
-	.req-venv/bin/pip install --quiet '.[postgres,s3]'
+	.req-venv/bin/pip install --quiet '.[postgres,s3,dask]'
 	echo '# Pinned runtime dependencies for the container and make run; regenerate with make requirements.' > requirements.txt
 	.req-venv/bin/pip freeze --exclude mlapi --exclude pip --exclude setuptools >> requirements.txt
 	rm -rf .req-venv

@@ -5,12 +5,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from mlapi.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.e2e.cluster import DaskCluster
 
 #: A PostgreSQL server's URL, set by scripts/with-postgres.sh (make test starts one).
 POSTGRES_URL = os.environ.get("PYTEST_POSTGRES_URL")
@@ -121,3 +124,16 @@ def registry_settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         dev_mode=True,
     )
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator["DaskCluster"]:
+    """A real Dask scheduler and two workers on loopback, shared by the whole run.
+
+    Here rather than in tests/e2e/conftest.py so that the dispatcher's tests
+    (tests/serving/jobs/test_cluster.py) and the replicas' share one cluster.
+    """
+    from tests.e2e.cluster import dask_cluster as started  # distributed only where used
+
+    with started(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster

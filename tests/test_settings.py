@@ -329,6 +329,23 @@ def test_serving_settings_are_read_from_the_environment(monkeypatch: pytest.Monk
     assert settings.job_stale_seconds == 30
 
 
+def test_dask_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLAPI_DASK_SCHEDULER", "tcp://dask-scheduler:8786")
+    monkeypatch.setenv("MLAPI_DASK_CONNECT_TIMEOUT", "2.5")
+    monkeypatch.setenv("MLAPI_DASK_JOBS", "4")
+
+    settings = Settings()
+
+    assert settings.dask_scheduler == "tcp://dask-scheduler:8786"
+    assert (settings.dask_connect_timeout, settings.dask_jobs) == (2.5, 4)
+
+
+def test_a_blank_dask_scheduler_means_the_local_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLAPI_DASK_SCHEDULER", " ")
+
+    assert Settings().dask_scheduler is None
+
+
 def test_settings_survive_a_json_round_trip(tmp_path: Path) -> None:
     settings = Settings(
         model_dir=str(tmp_path), hyperparameters={"decision_tree": {"max_depth": 2}}

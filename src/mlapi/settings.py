@@ -26,6 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mlapi.cluster import Cluster
 from mlapi.ml.archives import ExtractionLimits
 from mlapi.ml.estimators import CATALOGUE, DEFAULT_ALGORITHM, get_estimator
 from mlapi.observability import Observability
@@ -45,7 +46,7 @@ class ErrorDetail(StrEnum):
     FULL = "full"
 
 
-class Settings(Safeguards, Observability, ObjectStorage, BaseSettings):
+class Settings(Cluster, Safeguards, Observability, ObjectStorage, BaseSettings):
     """Every setting of the service, CLI and training code (the mixins' come first)."""
 
     model_config = SettingsConfigDict(env_prefix="MLAPI_", extra="forbid", frozen=True)
@@ -89,7 +90,8 @@ class Settings(Safeguards, Observability, ObjectStorage, BaseSettings):
     job_stale_seconds: float = Field(
         default=5.0,
         gt=1,
-        description="A running job whose process has not reported for this long is failed.",
+        description="A running job whose process (on a Dask cluster: whose dispatching server) "
+        "has not reported for this long is failed.",
     )
     cache_dir: Path = Field(default=Path("var/cache"), description="Folder of downloads.")
     default_algorithm: str = Field(

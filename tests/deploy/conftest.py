@@ -28,13 +28,6 @@ TOOLS = Path(os.environ.get("PYTEST_DEPLOY_TOOLS") or ROOT / ".venv-tools" / "bi
 #: Set by make test: missing tools fail the tests instead of skipping them.
 REQUIRE_TOOLS = bool(os.environ.get("PYTEST_REQUIRE_DEPLOY_TOOLS"))
 
-#: MLAPI_* settings that deploy/ names before src/mlapi/settings.py has them (issue 19's
-#: S3 model store and Dask training, being added beside this). Each is skipped by the
-#: "every name is a setting" checks only while it is not a setting yet.
-PENDING_SETTINGS = [
-    "MLAPI_DASK_SCHEDULER",
-]
-
 Manifest = dict[str, Any]
 
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mlapi.settings import Settings
-from tests.deploy.conftest import DEPLOY, PENDING_SETTINGS, run, tool
+from tests.deploy.conftest import DEPLOY, run, tool
 
 COMPOSE = DEPLOY / "compose" / "compose.yaml"
 NGINX = DEPLOY / "compose" / "nginx.conf"
@@ -110,9 +110,8 @@ def test_a_replicas_settings_load(
 ) -> None:
     real = {f"MLAPI_{name.upper()}" for name in Settings.model_fields}
     for name, value in compose["services"]["mlapi-1"]["environment"].items():
-        assert name in real or name in PENDING_SETTINGS, name
-        if name in real:
-            monkeypatch.setenv(name, value)
+        assert name in real, name
+        monkeypatch.setenv(name, value)
     settings = Settings()
     assert settings.registry_url.startswith("postgresql+psycopg://mlapi:")
     assert settings.model_dir == "s3://mlapi-models/models"

@@ -22,7 +22,6 @@ from mlapi.settings import Settings
 from tests.deploy.conftest import (
     DEPLOY,
     KUBERNETES,
-    PENDING_SETTINGS,
     TARGETS,
     Manifest,
     find,
@@ -216,30 +215,24 @@ def test_every_setting_named_in_deploy_is_a_setting() -> None:
         if path.is_file() and path.suffix in {".yaml", ".env", ".toml", ".conf"}:
             named |= set(SETTING_NAME.findall(path.read_text()))
     assert len(named) > 10
-    unknown = named - real_settings()
-    assert unknown <= set(PENDING_SETTINGS), sorted(unknown - set(PENDING_SETTINGS))
+    assert sorted(named - real_settings()) == []
 
 
 @pytest.mark.parametrize("target", ["local", "production"])
 def test_the_pods_settings_load(
     rendered: Rendered, target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What an mlapi pod reads makes valid Settings (the pending settings left out)."""
+    """What an mlapi pod reads makes valid Settings."""
     objects = rendered(target)
-    pending = set(PENDING_SETTINGS) - real_settings()
     from_file = config_file(objects)
-    unknown = {f"MLAPI_{key.upper()}" for key in from_file} - real_settings()
-    assert unknown <= pending, sorted(unknown - pending)
+    assert sorted({f"MLAPI_{key.upper()}" for key in from_file} - real_settings()) == []
     config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
     assert config["MLAPI_CONFIG_FILE"] == "/etc/mlapi/mlapi.toml"
     for name, value in config.items():
-        if name not in pending | {"MLAPI_CONFIG_FILE"}:
+        if name != "MLAPI_CONFIG_FILE":
             monkeypatch.setenv(name, value)
     # The file's values, as arguments: validated as a configuration file's are.
-    values = {
-        key: value for key, value in from_file.items() if f"MLAPI_{key.upper()}" not in pending
-    }
-    settings = Settings(**values)
+    settings = Settings(**from_file)
     assert settings.model_dir.startswith("s3://")
     assert settings.registry_url.startswith("postgresql+psycopg://")
     assert not settings.dev_mode

@@ -1,12 +1,16 @@
 """What runs in a training process: one job from its row to a registered version."""
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
 from mlapi.ml.errors import DatasetError, ModelFileError
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.jobs.worker import FIT_SHARE, describe, execute_job
 from mlapi.serving.records import JobState
 from mlapi.serving.registry import Registry
+from mlapi.serving.tables import TrainingJobRow
 from mlapi.settings import ErrorDetail, Settings
-from tests.serving.specs import training_spec
+from tests.serving.specs import boosting_spec, training_spec
 
 
 def test_execute_job_registers_a_version_of_the_requested_model(
@@ -92,3 +96,40 @@ def test_a_job_error_names_the_server_s_own_failures_only_with_full_detail() -> 
     # The request's own data set: what is wrong with it is the client's to know.
     refused = DatasetError("the CSV needs at least two rows")
     assert describe(refused, ErrorDetail.SAFE) == "the CSV needs at least two rows"
+
+
+def test_a_job_whose_lease_is_lost_stops_training_and_registers_nothing(
+    jobs: JobStore, registry: Registry, registry_settings: Settings, engine: Engine
+) -> None:
+    # On a Dask cluster the dispatcher holds the lease; a sweep fails the job once its
+    # replica died, and the task, still training, must then stop.
+    job = jobs.create(boosting_spec(3000))
+    jobs.claim("dispatcher")
+    stages: list[float] = []
+
+    def swept_at_first_stage(share: float) -> None:
+        if not stages:
+            jobs.fail(job.id, "interrupted: swept")
+        stages.append(share)
+
+    number = execute_job(
+        job.id,
+        registry_settings.model_dump_json(),
+        swept_at_first_stage,
+        claimed_by="dispatcher",
+        lease_held_by_dispatcher=True,
+    )
+
+    assert number is None
+    done = jobs.get(job.id)
+    assert (done.state, done.error, done.model_version) == (
+        JobState.FAILED,
+        "interrupted: swept",
+        None,
+    )
+    assert registry.page().total == 0
+    assert len(stages) < 3000  # stopped mid-fit
+    with Session(engine) as session:
+        row = session.get(TrainingJobRow, job.id)
+        assert row is not None
+        assert row.heartbeat_at == row.started_at  # the heartbeat is the dispatcher's

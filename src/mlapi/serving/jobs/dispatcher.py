@@ -1,6 +1,7 @@
 """Where training jobs run: a pool of training processes fed from the queue, or this process.
 
-A server runs a :class:`PoolDispatcher`: it claims queued rows while its pool has room,
+A server runs a :class:`PoolDispatcher` (or, with a Dask scheduler configured, a
+:class:`~mlapi.serving.jobs.cluster.DaskDispatcher`): it claims queued rows while its pool has room,
 so any replica can run any job, keeps those claims alive until their training process
 starts (so a slow start never hands a job to a second claimant), and sweeps jobs whose
 training process died. The CLI's ``mlapi train --wait`` runs an
@@ -42,7 +43,8 @@ class Training(StrEnum):
     """Where the training jobs a service queues run."""
 
     POOL = "pool"
-    """In a pool of training processes, claimed from the queue: what a server does."""
+    """Claimed from the queue, in a pool of training processes or, with a scheduler
+    configured, on a Dask cluster: what a server does."""
     HERE = "here"
     """In this process, as they are queued: ``mlapi train --wait`` without a server."""
     ELSEWHERE = "elsewhere"
@@ -68,11 +70,26 @@ def dispatcher_for(
     Returns:
         The dispatcher; None if the jobs are left for a server.
     """
+    if training is Training.POOL and settings.dask_scheduler is not None:
+        return _dask_dispatcher(settings, jobs, activate, metrics)
     if training is Training.POOL:
         return PoolDispatcher(settings, jobs, activate, metrics)
     if training is Training.HERE:
         return InlineDispatcher(settings, jobs, activate, metrics)
     return None
+
+
+def _dask_dispatcher(
+    settings: Settings, jobs: JobStore, activate: Activate, metrics: Metrics | None
+) -> "Dispatcher":
+    try:
+        from mlapi.serving.jobs.cluster import DaskDispatcher
+    except ImportError as error:
+        raise RuntimeError(
+            "MLAPI_DASK_SCHEDULER is set but dask.distributed is not installed: "
+            "install the mlapi[dask] extra"
+        ) from error
+    return DaskDispatcher(settings, jobs, activate, metrics, worker=_worker_id("dask"))
 
 
 def _worker_id(kind: str) -> str:

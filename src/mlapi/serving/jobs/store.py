@@ -154,11 +154,19 @@ class JobStore:
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def release(self, job_id: str) -> None:
-        """Put a claimed job that never started back in the queue."""
-        self._update(job_id, TrainingJobRow.state == JobState.QUEUED, worker=None)
+    def release(self, job_id: str, worker: str | None = None) -> None:
+        """Put a claimed job that never started back in the queue.
 
-    def renew(self, worker: str) -> int:
+        Args:
+            job_id: The job; left alone unless it is queued.
+            worker: Only while this worker's claim holds it; whoever's if None.
+        """
+        conditions = [TrainingJobRow.state == JobState.QUEUED]
+        if worker is not None:
+            conditions.append(TrainingJobRow.worker == worker)
+        self._update(job_id, *conditions, worker=None)
+
+    def renew(self, worker: str, *, running: bool = False) -> int:
         """Keep the claims of a live worker whose jobs have not started yet from going stale.
 
         A training process can take longer to start than a claim may go without a
@@ -166,15 +174,19 @@ class JobStore:
         this, a sweep would put the job back and it would be claimed a second time.
 
         Args:
-            worker: The claiming server process; only its queued jobs are touched.
+            worker: The claiming server process; only its jobs are touched.
+            running: Renew its running jobs too: the lease of a dispatcher whose jobs run
+                elsewhere (a Dask cluster), so that they go stale when it dies, not when
+                the task does (a task outlives the replica that submitted it).
 
         Returns:
             How many claims were renewed.
         """
+        states = [JobState.QUEUED, JobState.RUNNING] if running else [JobState.QUEUED]
         with self._sessions.begin() as session:
             result = session.execute(
                 update(TrainingJobRow)
-                .where(TrainingJobRow.state == JobState.QUEUED, TrainingJobRow.worker == worker)
+                .where(TrainingJobRow.state.in_(states), TrainingJobRow.worker == worker)
                 .values(heartbeat_at=utc_now())
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -214,6 +226,23 @@ class JobStore:
             TrainingJobRow.state == JobState.RUNNING,
             progress=min(max(progress, 0.0), 1.0),
             heartbeat_at=utc_now(),
+        )
+
+    def progress(self, job_id: str, progress: float) -> bool:
+        """Record progress alone, leaving the heartbeat to the dispatcher holding the lease.
+
+        Args:
+            job_id: The job; left alone unless it is running.
+            progress: Share done, from 0 to 1.
+
+        Returns:
+            Whether the job is still running: if not, a sweep failed it (its lease
+            expired) or its dispatcher did, and the training should stop.
+        """
+        return self._update(
+            job_id,
+            TrainingJobRow.state == JobState.RUNNING,
+            progress=min(max(progress, 0.0), 1.0),
         )
 
     def record_version(self, job_id: str, version: int) -> None:

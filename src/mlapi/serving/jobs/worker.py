@@ -30,12 +30,17 @@ FIT_SHARE = 0.9
 HEARTBEAT_SECONDS = 0.5
 
 
+class _LeaseLostError(Exception):
+    """The job stopped running while it trained: its dispatcher's lease expired."""
+
+
 def execute_job(
     job_id: str,
     settings_json: str,
     progress: Callable[[float], None] | None = None,
     *,
     claimed_by: str | None = None,
+    lease_held_by_dispatcher: bool = False,
 ) -> int | None:
     """Run one training job to the registration of its model.
 
@@ -45,6 +50,10 @@ def execute_job(
         progress: Also told of progress, for a caller in the same process.
         claimed_by: The worker that claimed it: the job runs only if it is still that
             worker's (see :meth:`JobStore.start`), so that it never runs twice.
+        lease_held_by_dispatcher: The dispatcher, not this process, keeps the job's
+            heartbeat (a Dask task outlives the replica that submitted it): this process
+            writes only progress, and once it finds the job no longer running (a sweep
+            failed it when the lease expired) it stops, registering nothing.
 
     Returns:
         The registered version, or None if the job failed (the failure is recorded) or
@@ -55,9 +64,11 @@ def execute_job(
     jobs = JobStore(engine)
     registry = Registry.for_settings(engine, settings)
     done = [0.0]
-    stop = threading.Event()
+    stop, lost = threading.Event(), threading.Event()
 
     def report(share: float) -> None:
+        if lost.is_set():  # raised inside the fit, which it ends
+            raise _LeaseLostError(job_id)
         # Fitting is 90 % of a job; evaluating, saving and registering bring it to 100 %.
         done[0] = FIT_SHARE * share
         if progress is not None:
@@ -65,22 +76,33 @@ def execute_job(
 
     def heartbeat() -> None:
         while not stop.wait(HEARTBEAT_SECONDS):
-            jobs.report(job_id, done[0])
+            if not lease_held_by_dispatcher:
+                jobs.report(job_id, done[0])
+            elif not jobs.progress(job_id, done[0]):
+                lost.set()
+                return
 
     beating = threading.Thread(target=heartbeat, name=f"heartbeat-{job_id}", daemon=True)
     try:
         job = jobs.get(job_id)
         REQUEST_ID.set(job.request_id)  # this process's lines about the job carry it
         if not jobs.start(job_id, claimed_by):
-            logger.warning("training job %s not run here: its claim passed to another", job_id)
+            logger.warning("training job %s not run here: no longer queued for it", job_id)
             return None
         beating.start()
         classifier = train_model(settings, job, progress=report)
+        if lease_held_by_dispatcher and (lost.is_set() or not jobs.progress(job_id, FIT_SHARE)):
+            raise _LeaseLostError(job_id)
         version = registry.register(classifier, created_by=job.created_by)
         stop.set()  # a last heartbeat (progress 0.9) must not land after the version's 1.0
         beating.join()
         jobs.record_version(job_id, version.version)
         return version.version
+    except _LeaseLostError:
+        logger.warning(
+            "training job %s stopped: it is no longer running (its lease expired)", job_id
+        )
+        return None
     except Exception as error:
         fields = {"job_id": job_id}
         if isinstance(error, MlapiError):  # the request or the data: its error says it all

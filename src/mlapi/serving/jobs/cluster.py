@@ -1,0 +1,264 @@
+"""Training jobs run on a Dask cluster: claimed here, trained there, finished here.
+
+A server configured with ``MLAPI_DASK_SCHEDULER`` runs a :class:`DaskDispatcher`
+instead of a pool of training processes. It claims queued rows as the pool does,
+submits each as a task to the cluster (:func:`train_on_cluster`, which runs
+:func:`~mlapi.serving.jobs.worker.execute_job` with scikit-learn's own parallelism on
+joblib's Dask backend), and finishes the job itself, as the pool does, since only a
+server can activate a version in its own process.
+
+The lease: a Dask task outlives the replica that submitted it, so the job's heartbeat
+is the dispatcher's, not the task's. The dispatcher renews the heartbeat of every job it
+holds; the task writes only progress. A replica that dies stops renewing, so the next
+sweep (any replica's) fails its jobs, and their tasks, finding them no longer running,
+stop without registering a version. A Dask worker that dies mid-job may have its task
+re-run elsewhere by the scheduler; the re-run finds the job already running and does
+nothing, and the dispatcher fails the job: it never runs twice.
+"""
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import logging
+import math
+from typing import Any
+
+from anyio import to_thread
+from distributed import Client, KilledWorker
+
+from mlapi.metrics import Metrics
+from mlapi.serving.jobs.finish import Activate, Outcome, ended, finish_job, queued, started
+from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.jobs.worker import HEARTBEAT_SECONDS, describe, execute_job
+from mlapi.serving.records import JobState, TrainingJob
+from mlapi.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between attempts to reach a scheduler that could not be reached.
+RECONNECT_SECONDS = 5.0
+
+WORKER_DIED = "the Dask worker running it died (killed, or out of memory)"
+CONNECTION_LOST = "lost contact with the Dask scheduler while it ran"
+
+
+def train_on_cluster(job_id: str, settings_json: str, claimed_by: str) -> int | None:
+    """Run one training job in a Dask worker: the task the dispatcher submits.
+
+    Estimators with ``n_jobs`` spread their work over the cluster through joblib's Dask
+    backend, not over the worker's threads alone.
+
+    Returns:
+        The registered version, or None (see :func:`execute_job`).
+    """
+    with cluster_parallelism():
+        return execute_job(
+            job_id, settings_json, claimed_by=claimed_by, lease_held_by_dispatcher=True
+        )
+
+
+def cluster_parallelism() -> contextlib.AbstractContextManager[object]:
+    """Make joblib (scikit-learn's ``n_jobs``) run on the Dask cluster, inside one of its tasks."""
+    import joblib  # in the worker only
+
+    context: contextlib.AbstractContextManager[object] = joblib.parallel_config(backend="dask")
+    return context
+
+
+class DaskDispatcher:
+    """Claims queued jobs, runs them on a Dask cluster, and holds their leases.
+
+    Args:
+        settings: The scheduler's address, how many jobs at once, the heartbeat timeout
+            and what the jobs need.
+        jobs: Where the jobs' rows are: any server process may claim them.
+        activate: Serves a registered version from this process and records it active.
+        metrics: Where the jobs run here, and those swept as failed, are counted; its
+            own if None.
+        worker: This dispatcher's identity in the jobs' ``worker`` column.
+    """
+
+    claimant = None
+
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobStore,
+        activate: Activate,
+        metrics: Metrics | None = None,
+        *,
+        worker: str,
+    ) -> None:
+        if settings.dask_scheduler is None:
+            raise ValueError("a Dask dispatcher needs MLAPI_DASK_SCHEDULER")
+        self._address = settings.dask_scheduler
+        self._settings = settings
+        self._settings_json = settings.dump_for_workers()
+        self._jobs = jobs
+        self._activate = activate
+        self._metrics = metrics or Metrics()
+        self.worker = worker
+        self._slots = settings.dask_jobs or settings.training_workers
+        self._client: Client | None = None
+        self._reconnect_at = -math.inf
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Start connecting, claiming jobs and holding their leases (call from the event loop)."""
+        self._tasks = [
+            asyncio.create_task(self._dispatch(), name="dask-dispatcher"),
+            asyncio.create_task(self._hold_leases(), name="dask-leases"),
+        ]
+
+    def submit(self, job: TrainingJob) -> None:
+        """Count and log a job just queued, and look for queued jobs now, not at the next tick."""
+        queued(job, self._metrics)
+        self._wakeup.set()
+
+    async def stop(self) -> None:
+        """Stop claiming; fail the jobs still running here, whose tasks then stop."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        running = list(self._running.items())
+        for _, task in running:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in running), return_exceptions=True)
+        for job_id, _ in running:
+            # Without this, each would wait for a sweep once its lease had expired.
+            with contextlib.suppress(Exception):
+                await to_thread.run_sync(
+                    self._jobs.fail, job_id, "interrupted: the server running it stopped"
+                )
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()  # type: ignore[no-untyped-call]
+
+    async def _hold_leases(self) -> None:
+        # A task of its own: connecting or claiming must never delay a renewal.
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if not self._running:  # holds every job claimed here until it ends
+                continue
+            try:
+                await to_thread.run_sync(
+                    functools.partial(self._jobs.renew, self.worker, running=True)
+                )
+            except Exception:
+                logger.exception("could not renew the leases of the training jobs running here")
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_sweep = -math.inf  # jobs a previous process left running are swept first
+        while True:
+            try:
+                if loop.time() - last_sweep > HEARTBEAT_SECONDS * 2:
+                    last_sweep = loop.time()
+                    stale = self._settings.job_stale_seconds
+                    swept = await to_thread.run_sync(self._jobs.sweep, stale)
+                    if swept:
+                        self._metrics.job_entered(JobState.FAILED, swept)
+                client = await self._connected()
+                # Unreachable cluster: jobs stay queued, for this replica or another.
+                while client is not None and len(self._running) < self._slots:
+                    job = await to_thread.run_sync(self._jobs.claim, self.worker)
+                    if job is None:
+                        break
+                    task = asyncio.create_task(self._run(client, job), name=f"dask-{job.id}")
+                    self._running[job.id] = task
+                    task.add_done_callback(functools.partial(self._forget, job.id))
+            except Exception:
+                logger.exception("the Dask training dispatcher failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=HEARTBEAT_SECONDS)
+            self._wakeup.clear()
+
+    def _forget(self, job_id: str, _task: "asyncio.Task[None]") -> None:
+        self._running.pop(job_id, None)
+
+    async def _connected(self) -> Client | None:
+        """The client, connected; None while the scheduler cannot be reached."""
+        client = self._client
+        if client is not None and client.status in {"running", "connecting", "newly-created"}:
+            return client if client.status == "running" else None
+        if client is not None:  # it gave up reconnecting
+            logger.warning("lost the Dask scheduler at %s; reconnecting", self._address)
+            self._client = None
+            with contextlib.suppress(Exception):
+                await client.close()  # type: ignore[no-untyped-call]
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._reconnect_at:
+            return None
+        try:
+            connecting: Any = Client(  # type: ignore[no-untyped-call]
+                self._address,
+                asynchronous=True,
+                timeout=self._settings.dask_connect_timeout,
+                set_as_default=False,
+            )
+            self._client = await connecting
+        except Exception as error:
+            self._reconnect_at = loop.time() + RECONNECT_SECONDS
+            logger.warning(
+                "cannot reach the Dask scheduler at %s (%s); training jobs stay queued, "
+                "trying again in %.0f s",
+                self._address,
+                error or type(error).__name__,
+                RECONNECT_SECONDS,
+            )
+            return None
+        logger.info("training jobs run on the Dask cluster of %s", self._address)
+        return self._client
+
+    async def _run(self, client: Client, job: TrainingJob) -> None:
+        begun = started(job, self._metrics)
+        outcome: Outcome = (JobState.FAILED, None)
+        try:
+            outcome = await self._execute(client, job)
+        finally:
+            ended(job, self._metrics, begun, outcome)
+            self._wakeup.set()
+
+    async def _execute(self, client: Client, job: TrainingJob) -> Outcome:
+        failure: str | None = None
+        try:
+            future = client.submit(
+                train_on_cluster,
+                job.id,
+                self._settings_json,
+                self.worker,
+                key=f"mlapi-training-{job.id}",
+                pure=False,
+                retries=0,
+            )
+            version: int | None = await future
+        except KilledWorker:
+            failure = WORKER_DIED
+        except concurrent.futures.CancelledError as error:  # Dask's, not this task's
+            # The client cancels its futures when it loses the scheduler.
+            reason = getattr(error, "reason", None)
+            lost = reason in {None, "scheduler-connection-lost"}
+            failure = CONNECTION_LOST if lost else f"cancelled on the Dask cluster: {reason}"
+        except Exception as error:
+            logger.exception("could not run training job %s on the Dask cluster", job.id)
+            failure = describe(error, self._settings.error_detail)
+        if failure is None and version is not None:
+            detail = self._settings.error_detail
+            return await finish_job(self._jobs, job, version, self._activate, detail), version
+        current = await to_thread.run_sync(self._jobs.get, job.id)
+        if current.state is JobState.QUEUED:
+            # It never started (its worker died first): back to the queue, to run again.
+            await to_thread.run_sync(self._jobs.release, job.id, self.worker)
+            return None, None
+        if current.state is JobState.RUNNING:
+            # No task runs it any more (running jobs are this dispatcher's while it holds
+            # their lease): its worker died and a re-run found it already running (see
+            # JobStore.start), or the scheduler is gone.
+            failure = failure or WORKER_DIED
+            logger.warning("training job %s failed: %s", job.id, failure)
+            await to_thread.run_sync(self._jobs.fail, job.id, failure)
+        return JobState.FAILED, None
