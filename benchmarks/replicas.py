@@ -15,6 +15,10 @@ Registries compared side by side in one run, interleaved round by round:
   polled every ``MLAPI_POLL_INTERVAL`` seconds underneath;
 - ``postgresql-slow-poll``: the same with the longest poll interval (1 s), so that only
   the notification makes the delay short;
+- ``postgresql-s3``: as ``postgresql``, with the model files in a bucket of an
+  S3-compatible server on loopback (moto's server mode, started here) rather than a
+  shared folder: a replica reads a version from the store the first time it serves it,
+  and from its own checked cache after that;
 - ``sqlite``: one SQLite file on a shared folder, polled every 0.25 s (no notifications).
 
 Usage::
@@ -38,7 +42,49 @@ from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.run import free_port
 
-SETUPS = ("postgresql", "postgresql-slow-poll", "sqlite")
+SETUPS = ("postgresql", "postgresql-slow-poll", "postgresql-s3", "sqlite")
+
+
+@contextmanager
+def _s3_store(folder: Path) -> Iterator[dict[str, str]]:
+    """Run moto's S3 server on a free port with one bucket; yield the replicas' settings."""
+    import botocore.session  # the s3 extra's, only for this setup
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = (folder / "moto.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{endpoint}/moto-api/").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"moto did not start; see {log.name}")
+            time.sleep(0.1)
+        keys = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret"}
+        client = botocore.session.get_session().create_client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", **keys
+        )
+        client.create_bucket(Bucket="mlapi-bench")
+        yield {
+            "MLAPI_MODEL_DIR": "s3://mlapi-bench/models",
+            "MLAPI_S3_ENDPOINT_URL": endpoint,
+            "MLAPI_S3_ACCESS_KEY_ID": keys["aws_access_key_id"],
+            "MLAPI_S3_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
+            "MLAPI_S3_REGION": "us-east-1",
+        }
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
 
 
 @contextmanager
@@ -102,6 +148,8 @@ def _pair(setup: str, root: Path) -> Iterator[tuple[httpx.Client, httpx.Client, 
         "MLAPI_POLL_INTERVAL": "1" if setup.endswith("slow-poll") else "0.25",
     }
     with ExitStack() as stack:
+        if setup.endswith("-s3"):
+            env |= stack.enter_context(_s3_store(folder))
         first = stack.enter_context(_replica(folder, env))
         second = stack.enter_context(_replica(folder, env))
         a = stack.enter_context(httpx.Client(base_url=first, timeout=60))

@@ -53,7 +53,7 @@ def s3_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def _s3_client(s3_server: str) -> Iterator[Any]:
+def s3_client(s3_server: str) -> Iterator[Any]:
     import botocore.session
 
     client = botocore.session.get_session().create_client(
@@ -64,10 +64,10 @@ def _s3_client(s3_server: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def s3_bucket(_s3_client: Any) -> str:
+def s3_bucket(s3_client: Any) -> str:
     """A new, empty bucket on the session's S3 server, private to the test: its name."""
     name = f"mlapi-{uuid.uuid4().hex[:16]}"
-    _s3_client.create_bucket(Bucket=name)
+    s3_client.create_bucket(Bucket=name)
     return name
 
 

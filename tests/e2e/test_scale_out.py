@@ -1,11 +1,13 @@
-"""Two replicas sharing PostgreSQL, a model folder and a Dask cluster: issue 19's scale-out.
+"""Two replicas sharing PostgreSQL, an S3 store and a Dask cluster: issue 19's scale-out.
 
 Two ``mlapi serve`` processes on different loopback ports, one fresh PostgreSQL database,
-one model folder, and the session's Dask scheduler with two workers, all real. The tests
-run in this order; the last kills replica A.
+one bucket of the session's S3-compatible server (moto), and the session's Dask scheduler
+with two workers, all real processes. The tests run in this order; the last kills
+replica A.
 """
 
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from mlapi.serving.jobs.cluster import WORKER_DIED
-from tests.conftest import fresh_database
+from tests.conftest import S3_KEYS, fresh_database
 from tests.e2e.cluster import DaskCluster
 from tests.e2e.conftest import LiveServer, start_server, wait_for_job
 
@@ -31,23 +33,33 @@ STALE_SECONDS = 2
 
 @dataclass
 class Replicas:
-    """Replicas A and B, and the cluster their jobs run on."""
+    """Replicas A and B, the cluster their jobs run on, and the bucket of their models."""
 
     a: LiveServer
     b: LiveServer
     cluster: DaskCluster
+    bucket: str
 
 
 @pytest.fixture(scope="module")
 def replicas(
-    tmp_path_factory: pytest.TempPathFactory, dask_cluster: DaskCluster
+    tmp_path_factory: pytest.TempPathFactory,
+    dask_cluster: DaskCluster,
+    s3_server: str,
+    s3_client: Any,
 ) -> Iterator[Replicas]:
-    """Start A, then B, on one fresh database, one model folder and the Dask cluster."""
+    """Start A, then B, on one fresh database, one S3 bucket and the Dask cluster."""
     folder = tmp_path_factory.mktemp("scale-out")
+    bucket = f"scale-out-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=bucket)
     with fresh_database("postgresql", folder) as database_url:
         shared = {
             "MLAPI_DATABASE_URL": database_url,
-            "MLAPI_MODEL_DIR": str(folder / "models"),
+            "MLAPI_MODEL_DIR": f"s3://{bucket}/models",
+            "MLAPI_S3_ENDPOINT_URL": s3_server,
+            "MLAPI_S3_ACCESS_KEY_ID": S3_KEYS["aws_access_key_id"],
+            "MLAPI_S3_SECRET_ACCESS_KEY": S3_KEYS["aws_secret_access_key"],
+            "MLAPI_S3_REGION": "us-east-1",
             "MLAPI_DASK_SCHEDULER": dask_cluster.address,
             "MLAPI_JOB_STALE_SECONDS": str(STALE_SECONDS),
         }
@@ -56,7 +68,7 @@ def replicas(
             for name in ("a", "b"):
                 (folder / name).mkdir()
                 started.append(start_server(folder / name, extra_env=shared))
-            yield Replicas(*started, cluster=dask_cluster)
+            yield Replicas(*started, cluster=dask_cluster, bucket=bucket)
         finally:
             for server in started:
                 server.stop()
@@ -84,6 +96,11 @@ def _version_count(server: LiveServer) -> int:
         return int(client.get("/v1/models").json()["total"])
 
 
+def _model_files(s3_client: Any, bucket: str) -> list[str]:
+    listing = s3_client.list_objects_v2(Bucket=bucket, Prefix="models/versions/")
+    return [item["Key"] for item in listing.get("Contents", []) if item["Key"].endswith(".skops")]
+
+
 def _ran_on_the_cluster(cluster: DaskCluster, job_id: str) -> bool:
     with cluster.client() as client:
         story = client.story(f"mlapi-training-{job_id}")
@@ -91,8 +108,9 @@ def _ran_on_the_cluster(cluster: DaskCluster, job_id: str) -> bool:
 
 
 def test_a_job_through_a_trains_on_dask_and_both_replicas_serve_it_within_a_second(
-    replicas: Replicas,
+    replicas: Replicas, s3_client: Any
 ) -> None:
+    files = len(_model_files(s3_client, replicas.bucket))
     location = _queue(
         replicas.a,
         {
@@ -106,6 +124,8 @@ def test_a_job_through_a_trains_on_dask_and_both_replicas_serve_it_within_a_seco
     assert job["state"] == "succeeded", job
     assert _ran_on_the_cluster(replicas.cluster, job["id"])
     version = job["model_version"]
+    # The Dask worker wrote the model file to the bucket, where both replicas read it.
+    assert len(_model_files(s3_client, replicas.bucket)) == files + 1
 
     with replicas.a.client() as a, replicas.b.client() as b:
         for client in (a, b):
