@@ -1,7 +1,9 @@
 """Helpers for job tests: what to train, jobs whose process stopped reporting, slow starts."""
 
+import os
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, update
@@ -44,9 +46,14 @@ def age_heartbeat(engine: Engine, job_id: str, seconds: float) -> None:
 
 
 def start_slowly(*args: object) -> None:
-    """Start a training process as the pool does, seconds late: a loaded machine's spawn."""
+    """Start a training process as the pool does, seconds late: a loaded machine's spawn.
+
+    Once started, it touches the file ``MLAPI_TEST_STARTED_MARK`` names, if set.
+    """
     time.sleep(SLOW_START_SECONDS)
     start_training_process(*args)  # type: ignore[arg-type]
+    if mark := os.environ.get("MLAPI_TEST_STARTED_MARK"):
+        Path(mark).touch()
 
 
 #: How late :func:`start_slowly` starts a training process: past a 1.5 s stale claim.

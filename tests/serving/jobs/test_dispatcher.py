@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from anyio import to_thread
@@ -142,6 +143,34 @@ def test_a_job_whose_training_process_starts_late_runs_once(
         "mlapi_training_jobs_total", {"state": JobState.RUNNING}
     )
     assert started == 1
+
+
+def test_stopping_an_idle_dispatcher_ends_its_warming_processes_rather_than_waiting(
+    registry_settings: Settings,
+    jobs: JobStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a loaded machine a training process can take many seconds to start: a server
+    # told to stop (SIGTERM) must not wait for it, or it outlives its grace period.
+    monkeypatch.setattr(dispatcher_module, "start_training_process", start_slowly)
+    mark = tmp_path / "started"
+    monkeypatch.setenv("MLAPI_TEST_STARTED_MARK", str(mark))
+
+    async def scenario() -> list[int]:
+        dispatcher = PoolDispatcher(registry_settings, jobs, _no_activation)
+        dispatcher.start()  # a server of one worker warms its pool at once
+        pool = dispatcher._pool
+        assert pool is not None
+        processes = list((pool._processes or {}).values())
+        assert processes
+        await dispatcher.stop()
+        return [process.exitcode for process in processes]
+
+    exit_codes = asyncio.run(scenario())
+
+    assert not mark.exists()  # ended while starting, not waited for
+    assert all(code is not None for code in exit_codes)  # and reaped
 
 
 def test_job_not_asking_for_activation_registers_without_activating(

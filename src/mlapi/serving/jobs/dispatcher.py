@@ -171,11 +171,18 @@ class PoolDispatcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         pool, self._pool = self._pool, None
-        if pool is not None:
-            # Idle processes are reaped (no leaked semaphores at exit); a server that is
-            # stopping does not wait for a training still running.
-            idle = not self._running
-            await to_thread.run_sync(lambda: pool.shutdown(wait=idle, cancel_futures=True))
+        if pool is None:
+            return
+        if self._running:
+            # A server that is stopping does not wait for a training still running.
+            pool.shutdown(wait=False, cancel_futures=True)
+            return
+        # Idle processes are ended, not waited for: one still warming up (importing
+        # scikit-learn at a low priority on a loaded machine) could hold a SIGTERM up
+        # for longer than an orchestrator's grace period. Then they are reaped, so that
+        # no semaphore leaks at exit.
+        _terminate_workers(pool)
+        await to_thread.run_sync(lambda: pool.shutdown(wait=True, cancel_futures=True))
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -260,6 +267,17 @@ class PoolDispatcher:
             return JobState.FAILED, None
         detail = self._settings.error_detail
         return await finish_job(self._jobs, job, version, self._activate, detail), version
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's processes at once, whatever they are doing."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    # No public way before 3.14: the pool's own table of its processes.
+    for process in list((pool._processes or {}).values()):
+        process.terminate()
 
 
 class InlineDispatcher:
