@@ -45,6 +45,20 @@ from benchmarks.run import free_port
 SETUPS = ("postgresql", "postgresql-slow-poll", "postgresql-s3", "sqlite")
 
 
+def _wait_answering(url: str, process: subprocess.Popen[bytes], name: str, log: str) -> None:
+    """Wait until ``url`` answers 200; stop the benchmark if ``process`` exits or 120 s pass."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{name} did not start; see {log}")
+        time.sleep(0.1)
+
+
 @contextmanager
 def _s3_store(folder: Path) -> Iterator[dict[str, str]]:
     """Run moto's S3 server on a free port with one bucket; yield the replicas' settings."""
@@ -59,16 +73,7 @@ def _s3_store(folder: Path) -> Iterator[dict[str, str]]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{endpoint}/moto-api/").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"moto did not start; see {log.name}")
-            time.sleep(0.1)
+        _wait_answering(f"{endpoint}/moto-api/", process, "moto", log.name)
         keys = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret"}
         client = botocore.session.get_session().create_client(
             "s3", endpoint_url=endpoint, region_name="us-east-1", **keys
@@ -101,16 +106,7 @@ def _replica(folder: Path, env: dict[str, str]) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"replica on {port} did not start; see {log.name}")
-            time.sleep(0.1)
+        _wait_answering(f"{url}/v1/health/ready", process, f"replica on {port}", log.name)
         yield url
     finally:
         process.terminate()

@@ -28,7 +28,15 @@ from anyio import to_thread
 from distributed import Client, KilledWorker
 
 from mlapi.metrics import Metrics
-from mlapi.serving.jobs.finish import Activate, Outcome, ended, finish_job, queued, started
+from mlapi.serving.jobs.finish import (
+    Activate,
+    Outcome,
+    Sweeper,
+    ended,
+    finish_job,
+    queued,
+    started,
+)
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.jobs.worker import HEARTBEAT_SECONDS, describe, execute_job
 from mlapi.serving.records import JobState, TrainingJob
@@ -152,16 +160,10 @@ class DaskDispatcher:
                 logger.exception("could not renew the leases of the training jobs running here")
 
     async def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
-        last_sweep = -math.inf  # jobs a previous process left running are swept first
+        sweep = Sweeper(self._jobs, self._settings.job_stale_seconds, self._metrics)
         while True:
             try:
-                if loop.time() - last_sweep > HEARTBEAT_SECONDS * 2:
-                    last_sweep = loop.time()
-                    stale = self._settings.job_stale_seconds
-                    swept = await to_thread.run_sync(self._jobs.sweep, stale)
-                    if swept:
-                        self._metrics.job_entered(JobState.FAILED, swept)
+                await sweep()
                 client = await self._connected()
                 # Unreachable cluster: jobs stay queued, for this replica or another.
                 while client is not None and len(self._running) < self._slots:

@@ -1,13 +1,13 @@
 """Where training jobs run: a pool of training processes fed from the queue, or this process.
 
 A server runs a :class:`PoolDispatcher` (or, with a Dask scheduler configured, a
-:class:`~mlapi.serving.jobs.cluster.DaskDispatcher`): it claims queued rows while its pool has room,
-so any replica can run any job, keeps those claims alive until their training process
-starts (so a slow start never hands a job to a second claimant), and sweeps jobs whose
-training process died. The CLI's ``mlapi train --wait`` runs an
+:class:`~mlapi.serving.jobs.cluster.DaskDispatcher`): it claims queued rows while its
+pool has room, so any replica can run any job, keeps those claims alive until their
+training process starts (so a slow start never hands a job to a second claimant), and
+sweeps jobs whose training process died. The CLI's ``mlapi train --wait`` runs an
 :class:`InlineDispatcher`, which runs the job it was just given in a thread of its own
-process. Either way a job that registered its version ends
-in :func:`~mlapi.serving.jobs.finish.finish_job`, the one place that activates it and
+process. Either way a job that registered its version ends in
+:func:`~mlapi.serving.jobs.finish.finish_job`, the one place that activates it and
 marks it succeeded, and each job run here is counted and logged
 (:mod:`~mlapi.serving.jobs.finish`).
 """
@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import math
 import os
 import socket
 import uuid
@@ -29,7 +28,15 @@ from typing import Protocol
 from anyio import to_thread
 
 from mlapi.metrics import Metrics
-from mlapi.serving.jobs.finish import Activate, Outcome, ended, finish_job, queued, started
+from mlapi.serving.jobs.finish import (
+    Activate,
+    Outcome,
+    Sweeper,
+    ended,
+    finish_job,
+    queued,
+    started,
+)
 from mlapi.serving.jobs.process import start_training_process
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.jobs.worker import HEARTBEAT_SECONDS, describe, execute_job, warm_up
@@ -185,18 +192,12 @@ class PoolDispatcher:
         await to_thread.run_sync(lambda: pool.shutdown(wait=True, cancel_futures=True))
 
     async def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
-        last_sweep = -math.inf  # jobs a previous process left running are swept first
+        sweep = Sweeper(self._jobs, self._settings.job_stale_seconds, self._metrics)
         while True:
             try:
                 if self._running:  # claims whose training process is still starting
                     await to_thread.run_sync(self._jobs.renew, self.worker)
-                if loop.time() - last_sweep > HEARTBEAT_SECONDS * 2:
-                    last_sweep = loop.time()
-                    stale = self._settings.job_stale_seconds
-                    swept = await to_thread.run_sync(self._jobs.sweep, stale)
-                    if swept:
-                        self._metrics.job_entered(JobState.FAILED, swept)
+                await sweep()
                 while len(self._running) < self._settings.training_workers:
                     job = await to_thread.run_sync(self._jobs.claim, self.worker)
                     if job is None:

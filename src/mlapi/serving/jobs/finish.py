@@ -6,11 +6,13 @@ the server process that dispatched it (only it can swap the model it serves).
 :func:`started` and :func:`ended` bracket each job a dispatcher runs: they count it
 (``mlapi_training_jobs_total``, ``mlapi_training_jobs_running``,
 ``mlapi_training_job_duration_seconds``) and log its start and its end, and every line
-logged meanwhile carries the id of the request that queued it.
+logged meanwhile carries the id of the request that queued it. A :class:`Sweeper` fails
+the jobs, any server's, whose heartbeat stopped, and counts them.
 """
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -119,3 +121,32 @@ async def _keep_alive(jobs: JobStore, job_id: str) -> None:
     while True:
         await asyncio.sleep(HEARTBEAT_SECONDS)
         await to_thread.run_sync(jobs.report, job_id, 1.0)
+
+
+class Sweeper:
+    """Fails the jobs, any server's, whose heartbeat or lease stopped; requeues stale claims.
+
+    Call it at every turn of a dispatcher's loop: it sweeps at most every two heartbeats,
+    and at its first call, so that jobs a previous process left running go first.
+
+    Args:
+        jobs: Where the jobs' rows are.
+        stale_seconds: How long without a heartbeat makes a job stale.
+        metrics: Where the jobs it fails are counted.
+    """
+
+    def __init__(self, jobs: JobStore, stale_seconds: float, metrics: Metrics) -> None:
+        self._jobs = jobs
+        self._stale_seconds = stale_seconds
+        self._metrics = metrics
+        self._last = -math.inf
+
+    async def __call__(self) -> None:
+        """Sweep, if two heartbeats have passed since the last time."""
+        now = time.monotonic()
+        if now - self._last <= HEARTBEAT_SECONDS * 2:
+            return
+        self._last = now
+        swept = await to_thread.run_sync(self._jobs.sweep, self._stale_seconds)
+        if swept:
+            self._metrics.job_entered(JobState.FAILED, swept)
