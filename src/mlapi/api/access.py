@@ -108,6 +108,7 @@ PATTERN_RULES: list[tuple[str, re.Pattern[str], Rule]] = [
         Rule(Scope.ADMIN, "activate"),
     ),
     ("GET", re.compile(r"/v1/jobs/(?P<job>[^/]+)"), _READ),
+    ("POST", re.compile(r"/v1/jobs/(?P<job>[^/]+)/cancel"), Rule(Scope.ADMIN, "cancel")),
     # The documentation pages' scripts, styles and icons (mlapi.api.docs_pages).
     ("GET", re.compile(r"/docs/assets/(?P<file>.+)"), _OPEN),
     # The dashboard's script and styles (mlapi.api.dashboard).

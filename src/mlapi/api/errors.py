@@ -33,6 +33,7 @@ from mlapi.ml.errors import (
     ModelFileError,
 )
 from mlapi.serving.errors import (
+    JobFinishedError,
     JobNotFoundError,
     ModelNotReadyError,
     ModelStoreError,
@@ -269,6 +270,10 @@ async def _conflict(request: Request, error: Exception) -> JSONResponse:
     return problem_response(409, "conflict", str(error), instance=request.url.path)
 
 
+async def _job_finished(request: Request, error: Exception) -> JSONResponse:
+    return problem_response(409, "job-finished", str(error), instance=request.url.path)
+
+
 #: The methods a 405's ``Allow`` may name.
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -345,6 +350,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ModelVersionNotFoundError, _not_found)
     app.add_exception_handler(JobNotFoundError, _not_found)
     app.add_exception_handler(VersionInUseError, _conflict)
+    app.add_exception_handler(JobFinishedError, _job_finished)
     app.add_exception_handler(TrainingFailedError, _training_failed)
     app.add_exception_handler(ModelFileError, _bad_model_file)
     app.add_exception_handler(ModelStoreError, _store_unreachable)

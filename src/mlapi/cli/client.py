@@ -64,6 +64,9 @@ class Backend(Protocol):
     async def job(self, job_id: str) -> TrainingJob:
         """Show a training job."""
 
+    async def cancel(self, job_id: str, cancelled_by: str) -> TrainingJob:
+        """Cancel a queued or running training job."""
+
     async def jobs(self, limit: int = 50, offset: int = 0) -> JobPage:
         """List training jobs."""
 
@@ -158,6 +161,10 @@ class HttpClient:
     async def job(self, job_id: str) -> TrainingJob:
         """Show a job with ``GET /v1/jobs/{id}``."""
         return await self._read(TrainingJob, "GET", f"/v1/jobs/{job_id}")
+
+    async def cancel(self, job_id: str, cancelled_by: str = "api") -> TrainingJob:
+        """Cancel a job with ``POST /v1/jobs/{id}/cancel``; the server names who."""
+        return await self._read(TrainingJob, "POST", f"/v1/jobs/{job_id}/cancel")
 
     async def jobs(self, limit: int = 50, offset: int = 0) -> JobPage:
         """List jobs with ``GET /v1/jobs``."""

@@ -23,6 +23,10 @@ class JobNotFoundError(MlapiError):
     """No training job has that id."""
 
 
+class JobFinishedError(MlapiError):
+    """The training job already succeeded, failed or was cancelled: it cannot be cancelled."""
+
+
 class TrainingFailedError(MlapiError):
     """A training job that a caller waited for failed."""
 

@@ -24,12 +24,17 @@ MAX_INTEGER = 2**31 - 1
 
 
 class JobState(StrEnum):
-    """Life cycle of a training job: queued, then running, then succeeded or failed."""
+    """Life cycle of a training job: queued, then running, then succeeded or failed.
+
+    A queued or running job may instead be cancelled; succeeded, failed and cancelled
+    are final.
+    """
 
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 #: The name of a data set: lower case letters, digits, ``.``, ``_`` and ``-``.
@@ -105,7 +110,7 @@ class TrainingJob(TrainingSpec):
     id: str
     """Its identifier (a UUID)."""
     state: JobState
-    """Queued, running, succeeded or failed."""
+    """Queued, running, succeeded, failed or cancelled."""
     progress: float
     """Share of the training done, from 0 to 1."""
     created_at: datetime
@@ -113,19 +118,19 @@ class TrainingJob(TrainingSpec):
     started_at: datetime | None
     """When training began."""
     finished_at: datetime | None
-    """When it succeeded or failed."""
+    """When it succeeded, failed or was cancelled."""
     model_version: int | None
     """The version it registered, once it has."""
     error: str | None
-    """Why it failed."""
+    """Why it failed, or who cancelled it."""
     request_id: str | None = None
     """The id of the HTTP request that queued it (its ``X-Request-ID``), which the log
     lines of the job carry too; None for a job queued otherwise."""
 
     @property
     def finished(self) -> bool:
-        """Whether the job has succeeded or failed."""
-        return self.state in {JobState.SUCCEEDED, JobState.FAILED}
+        """Whether the job has succeeded, failed or been cancelled."""
+        return self.state in {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
 
 
 @described
@@ -241,7 +246,8 @@ class AuditEvent:
     at: datetime
     """When it was answered (UTC)."""
     action: str
-    """``train``, ``activate``, ``delete``, or ``access`` for a refused key elsewhere."""
+    """``train``, ``cancel``, ``activate``, ``delete``, or ``access`` for a refused key
+    elsewhere."""
     outcome: AuditOutcome
     """What came of it."""
     status: int

@@ -202,9 +202,31 @@ class Service(Runtime):
 
         Raises:
             JobNotFoundError: If there is no such job.
-            TrainingFailedError: If it failed.
+            TrainingFailedError: If it failed or was cancelled.
         """
         return await follow_job(self.job, job_id, progress)
+
+    async def cancel(self, job_id: str, cancelled_by: str) -> TrainingJob:
+        """Cancel a queued or running training job, wherever it runs.
+
+        A running job's training process stops within about a heartbeat if its estimator
+        reports progress while it fits, and otherwise before it registers a version. One
+        cancelled after it registered its version leaves that version registered and
+        inactive.
+
+        Args:
+            job_id: Which job.
+            cancelled_by: Who cancels it, recorded in the job's ``error``.
+
+        Returns:
+            The job, now cancelled.
+
+        Raises:
+            JobNotFoundError: If there is no such job.
+            JobFinishedError: If it already succeeded, failed or was cancelled.
+        """
+        self._require_started()
+        return await to_thread.run_sync(self._jobs.cancel, job_id, cancelled_by)
 
     async def job(self, job_id: str) -> TrainingJob:
         """Look up a training job.

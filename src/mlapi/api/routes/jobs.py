@@ -1,4 +1,4 @@
-"""Training jobs: ``POST /v1/train`` queues one; ``/v1/jobs`` follows them."""
+"""Training jobs: ``POST /v1/train`` queues one; ``/v1/jobs`` follows and cancels them."""
 
 from typing import Annotated
 
@@ -9,6 +9,9 @@ from mlapi.api.routes._responses import problems
 from mlapi.api.routing import StrictQueryRoute
 from mlapi.api.schemas import TrainRequest
 from mlapi.serving.records import JobPage, TrainingJob
+
+#: A job's id in a path.
+JobIdPath = Annotated[str, Path(max_length=36, description="The job's id.")]
 
 router = APIRouter(prefix="/v1", tags=["training"], route_class=StrictQueryRoute)
 
@@ -83,7 +86,7 @@ async def list_jobs(
 
 @router.get("/jobs/{job_id}", responses=problems(404, 422, 503))
 async def show_job(
-    job_id: Annotated[str, Path(max_length=36, description="The job's id.")],
+    job_id: JobIdPath,
     service: ServiceDep,
 ) -> TrainingJob:
     """Show a training job: state, progress, timing, resulting version or error.
@@ -98,3 +101,25 @@ async def show_job(
         The job.
     """
     return await service.job(job_id)
+
+
+@router.post("/jobs/{job_id}/cancel", responses=problems(401, 403, 404, 409, 422, 503))
+async def cancel_job(job_id: JobIdPath, service: ServiceDep, caller: CallerDep) -> TrainingJob:
+    """Cancel a queued or running training job.
+
+    A running job stops within about a second for algorithms that report progress while
+    they fit, otherwise before it registers a version; it never activates one. A job
+    cancelled in the instant after it registered its version leaves that version
+    registered, inactive. A finished job is refused with 409 (``job-finished``).
+
+    \f
+
+    Args:
+        job_id: The job's id.
+        service: The service layer, which does the work.
+        caller: Who cancels it, recorded in the job's ``error``.
+
+    Returns:
+        The job, now cancelled.
+    """
+    return await service.cancel(job_id, cancelled_by=caller)

@@ -252,6 +252,8 @@ class DaskDispatcher:
             detail = self._settings.error_detail
             return await finish_job(self._jobs, job, version, self._activate, detail), version
         current = await to_thread.run_sync(self._jobs.get, job.id)
+        if current.state is JobState.CANCELLED:  # its task stopped, or never started it
+            return JobState.CANCELLED, None
         if current.state is JobState.QUEUED:
             # It never started (its worker died first): back to the queue, to run again.
             await to_thread.run_sync(self._jobs.release, job.id, self.worker)

@@ -36,6 +36,7 @@ from mlapi.serving.jobs.finish import (
     finish_job,
     queued,
     started,
+    without_version,
 )
 from mlapi.serving.jobs.process import start_training_process
 from mlapi.serving.jobs.store import JobStore
@@ -264,8 +265,8 @@ class PoolDispatcher:
             return JobState.FAILED, None
         finally:
             self._wakeup.set()
-        if version is None:
-            return JobState.FAILED, None
+        if version is None:  # failed, cancelled, or not this worker's any more
+            return await without_version(self._jobs, job.id), None
         detail = self._settings.error_detail
         return await finish_job(self._jobs, job, version, self._activate, detail), version
 
@@ -332,6 +333,8 @@ class InlineDispatcher:
             if version is not None:
                 state = await finish_job(self._jobs, job, version, self._activate, self._detail)
                 outcome = (state, version)
+            else:
+                outcome = (await without_version(self._jobs, job.id), None)
         except Exception as error:  # nothing here sweeps: a job left running would never end
             logger.exception("could not run training job %s", job.id)
             await to_thread.run_sync(self._jobs.fail, job.id, describe(error, self._detail))

@@ -1,4 +1,4 @@
-"""How a job run here ends: activated and marked succeeded or failed, counted and logged.
+"""How a job run here ends: activated and marked succeeded, or failed or cancelled; counted, logged.
 
 :func:`finish_job` is the one place a job that registered its version is finished, in
 the server process that dispatched it (only it can swap the model it serves).
@@ -41,7 +41,9 @@ async def finish_job(
     """Finish a job that registered its version: activate it if asked, then mark it succeeded.
 
     The one place a job is finished. If activating it or recording its success fails, the
-    job is marked failed, naming its version (which stays registered).
+    job is marked failed, naming its version (which stays registered). A job no longer
+    running (cancelled meanwhile, or failed by a sweep) is neither activated nor marked
+    succeeded: its version stays registered, inactive.
 
     Args:
         jobs: Where the job's row is.
@@ -51,10 +53,18 @@ async def finish_job(
         detail: How much of a failure the job's error tells (:func:`describe`).
 
     Returns:
-        Succeeded, or failed.
+        Succeeded, failed, or cancelled.
     """
     step = "activate it"
     try:
+        if (current := await to_thread.run_sync(jobs.get, job.id)).state is not JobState.RUNNING:
+            logger.warning(
+                "training job %s registered version %s but is %s: the version is not activated",
+                job.id,
+                version,
+                current.state,
+            )
+            return _stopped(current.state)
         if job.activate:
             # Reading a large model can take longer than a job may go without a heartbeat.
             beating = asyncio.create_task(_keep_alive(jobs, job.id), name=f"alive-{job.id}")
@@ -64,7 +74,9 @@ async def finish_job(
                 beating.cancel()
                 await asyncio.gather(beating, return_exceptions=True)
         step = "record its success"
-        await to_thread.run_sync(jobs.succeed, job.id)
+        if not await to_thread.run_sync(jobs.succeed, job.id):
+            # Cancelled while it was being activated: it stays cancelled, and active.
+            return _stopped((await to_thread.run_sync(jobs.get, job.id)).state)
     except Exception as error:
         logger.exception("could not %s: version %s of job %s", step, version, job.id)
         await to_thread.run_sync(
@@ -74,6 +86,15 @@ async def finish_job(
         )
         return JobState.FAILED
     return JobState.SUCCEEDED
+
+
+async def without_version(jobs: JobStore, job_id: str) -> JobState:
+    """Say how a job whose training process registered no version ended: cancelled, or failed."""
+    return _stopped((await to_thread.run_sync(jobs.get, job_id)).state)
+
+
+def _stopped(state: JobState) -> JobState:
+    return JobState.CANCELLED if state is JobState.CANCELLED else JobState.FAILED
 
 
 def queued(job: TrainingJob, metrics: Metrics) -> None:
@@ -112,6 +133,8 @@ def ended(job: TrainingJob, metrics: Metrics, started: float, outcome: Outcome) 
         logger.info("training job %s succeeded: version %s", job.id, version, extra=fields)
     elif state is JobState.FAILED:
         logger.warning("training job %s failed", job.id, extra=fields)
+    elif state is JobState.CANCELLED:
+        logger.info("training job %s cancelled", job.id, extra=fields)
     else:
         logger.info("training job %s is queued again", job.id, extra=fields)
 

@@ -25,7 +25,7 @@ async def follow_job(
         The succeeded job.
 
     Raises:
-        TrainingFailedError: If the job failed; the message says why.
+        TrainingFailedError: If the job failed or was cancelled; the message says why.
     """
     while True:
         job = await get_job(job_id)
@@ -36,4 +36,6 @@ async def follow_job(
         await asyncio.sleep(poll)
     if job.state is JobState.FAILED:
         raise TrainingFailedError(f"training job {job_id} failed: {job.error}")
+    if job.state is JobState.CANCELLED:
+        raise TrainingFailedError(f"training job {job_id} was {job.error}")
     return job

@@ -3,7 +3,10 @@
 A job is a row of the registry database. Any server process may claim a queued row
 (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, an immediate transaction on
 SQLite), so each job runs exactly once whichever replica claims it. A row whose
-heartbeat stops is failed by whichever server sweeps first.
+heartbeat stops is failed by whichever server sweeps first. A queued or running job
+may be cancelled from anywhere: every later write about it is conditioned on its
+state, so nothing overwrites a cancelled (or otherwise finished) job, and its training
+process, finding it no longer running at its next write, stops.
 """
 
 import dataclasses
@@ -16,7 +19,7 @@ from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from mlapi.serving.database import read_page, session_factory
-from mlapi.serving.errors import JobNotFoundError, QueueFullError
+from mlapi.serving.errors import JobFinishedError, JobNotFoundError, QueueFullError
 from mlapi.serving.records import JobPage, JobState, TrainingJob, TrainingSpec
 from mlapi.serving.tables import TrainingJobRow, to_record, utc_now
 
@@ -145,6 +148,37 @@ class JobStore:
             row.worker, row.heartbeat_at = worker, utc_now()
         return to_record(TrainingJob, row)
 
+    def cancel(self, job_id: str, by: str) -> TrainingJob:
+        """Cancel a queued or running job.
+
+        Its training process, if it has one, finds the job no longer running at its next
+        progress or heartbeat write and stops, registering nothing; one that registered
+        its version already leaves that version registered (and not activated).
+
+        Args:
+            job_id: The job.
+            by: Who cancels it, recorded in its ``error``.
+
+        Returns:
+            The job, now cancelled.
+
+        Raises:
+            JobNotFoundError: If there is no such job.
+            JobFinishedError: If it already succeeded, failed or was cancelled; it is
+                left as it is.
+        """
+        cancelled = self._update(
+            job_id,
+            TrainingJobRow.state.in_([JobState.QUEUED, JobState.RUNNING]),
+            state=JobState.CANCELLED,
+            error=f"cancelled by {by}",
+            finished_at=utc_now(),
+        )
+        job = self.get(job_id)
+        if not cancelled:
+            raise JobFinishedError(f"training job {job_id} already {job.state}")
+        return job
+
     def _update(self, job_id: str, *conditions: Any, **values: Any) -> bool:
         with self._sessions.begin() as session:
             result = session.execute(
@@ -195,33 +229,34 @@ class JobStore:
         """Mark a job running.
 
         Args:
-            job_id: The job.
+            job_id: The job; left alone unless it is queued (not cancelled meanwhile).
             claimed_by: The worker that claimed it: then it starts only while it is still
-                queued and that worker's, not if a sweep took back a claim gone stale
+                that worker's, not if a sweep took back a claim gone stale
                 (a training process slow to start) and another worker claimed it.
 
         Returns:
             Whether it started: if not, another worker runs it, or will.
         """
         now = utc_now()
-        conditions = []
+        conditions = [TrainingJobRow.state == JobState.QUEUED]  # not one cancelled meanwhile
         if claimed_by is not None:
-            conditions = [
-                TrainingJobRow.state == JobState.QUEUED,
-                TrainingJobRow.worker == claimed_by,
-            ]
+            conditions.append(TrainingJobRow.worker == claimed_by)
         return self._update(
             job_id, *conditions, state=JobState.RUNNING, started_at=now, heartbeat_at=now
         )
 
-    def report(self, job_id: str, progress: float) -> None:
+    def report(self, job_id: str, progress: float) -> bool:
         """Record progress and that the training process is alive.
 
         Args:
             job_id: The job; left alone unless it is running.
             progress: Share done, from 0 to 1.
+
+        Returns:
+            Whether the job is still running: if not, it was cancelled, or a sweep failed
+            it, and the training should stop.
         """
-        self._update(
+        return self._update(
             job_id,
             TrainingJobRow.state == JobState.RUNNING,
             progress=min(max(progress, 0.0), 1.0),
@@ -236,8 +271,8 @@ class JobStore:
             progress: Share done, from 0 to 1.
 
         Returns:
-            Whether the job is still running: if not, a sweep failed it (its lease
-            expired) or its dispatcher did, and the training should stop.
+            Whether the job is still running: if not, it was cancelled, or a sweep failed
+            it (its lease expired) or its dispatcher did, and the training should stop.
         """
         return self._update(
             job_id,
@@ -245,18 +280,31 @@ class JobStore:
             progress=min(max(progress, 0.0), 1.0),
         )
 
-    def record_version(self, job_id: str, version: int) -> None:
+    def record_version(self, job_id: str, version: int) -> bool:
         """Record the version a running job registered.
 
         Args:
-            job_id: The job that registered it.
+            job_id: The job that registered it; left alone unless it is running.
             version: The registered version.
-        """
-        self._update(job_id, model_version=version, progress=1.0, heartbeat_at=utc_now())
 
-    def succeed(self, job_id: str) -> None:
-        """Mark a job succeeded."""
-        self._update(
+        Returns:
+            Whether it was recorded: not if the job was cancelled (or failed) meanwhile.
+        """
+        return self._update(
+            job_id,
+            TrainingJobRow.state == JobState.RUNNING,
+            model_version=version,
+            progress=1.0,
+            heartbeat_at=utc_now(),
+        )
+
+    def succeed(self, job_id: str) -> bool:
+        """Mark a job succeeded, if it is still running.
+
+        Returns:
+            Whether it was: not if it was cancelled (or failed) meanwhile.
+        """
+        return self._update(
             job_id,
             TrainingJobRow.state == JobState.RUNNING,
             state=JobState.SUCCEEDED,

@@ -2,9 +2,11 @@
 
 The process opens its own connection to the registry, marks the job running, trains
 while a heartbeat thread writes progress every :data:`HEARTBEAT_SECONDS`, and registers
-the model. Activating it, and marking the job succeeded, are left to the server process
-that dispatched the job (:func:`mlapi.serving.jobs.finish.finish_job`), since only it
-can swap the model it serves.
+the model. A job found no longer running at one of those writes (cancelled, or failed
+by a sweep) stops its fit at the estimator's next progress report and registers
+nothing; so does one found so just before registering. Activating it, and marking the
+job succeeded, are left to the server process that dispatched the job
+(:func:`mlapi.serving.jobs.finish.finish_job`), since only it can swap the model it serves.
 """
 
 import json
@@ -30,8 +32,8 @@ FIT_SHARE = 0.9
 HEARTBEAT_SECONDS = 0.5
 
 
-class _LeaseLostError(Exception):
-    """The job stopped running while it trained: its dispatcher's lease expired."""
+class _JobStoppedError(Exception):
+    """The job stopped running while it trained: cancelled, or its lease expired."""
 
 
 def execute_job(
@@ -52,12 +54,12 @@ def execute_job(
             worker's (see :meth:`JobStore.start`), so that it never runs twice.
         lease_held_by_dispatcher: The dispatcher, not this process, keeps the job's
             heartbeat (a Dask task outlives the replica that submitted it): this process
-            writes only progress, and once it finds the job no longer running (a sweep
-            failed it when the lease expired) it stops, registering nothing.
+            writes only progress. Either way, once it finds the job no longer running
+            (cancelled, or failed by a sweep) it stops, registering nothing.
 
     Returns:
-        The registered version, or None if the job failed (the failure is recorded) or
-        was not this worker's to run any more.
+        The registered version, or None if the job failed (the failure is recorded), was
+        cancelled, or was not this worker's to run any more.
     """
     settings = Settings(**json.loads(settings_json))
     engine = make_engine(settings.registry_url)
@@ -68,17 +70,16 @@ def execute_job(
 
     def report(share: float) -> None:
         if lost.is_set():  # raised inside the fit, which it ends
-            raise _LeaseLostError(job_id)
+            raise _JobStoppedError(job_id)
         # Fitting is 90 % of a job; evaluating, saving and registering bring it to 100 %.
         done[0] = FIT_SHARE * share
         if progress is not None:
             progress(done[0])
 
     def heartbeat() -> None:
+        write = jobs.progress if lease_held_by_dispatcher else jobs.report
         while not stop.wait(HEARTBEAT_SECONDS):
-            if not lease_held_by_dispatcher:
-                jobs.report(job_id, done[0])
-            elif not jobs.progress(job_id, done[0]):
+            if not write(job_id, done[0]):
                 lost.set()
                 return
 
@@ -91,16 +92,26 @@ def execute_job(
             return None
         beating.start()
         classifier = train_model(settings, job, progress=report)
-        if lease_held_by_dispatcher and (lost.is_set() or not jobs.progress(job_id, FIT_SHARE)):
-            raise _LeaseLostError(job_id)
+        # A fit that never reports progress ends here, if it was cancelled meanwhile.
+        if lost.is_set() or not jobs.progress(job_id, FIT_SHARE):
+            raise _JobStoppedError(job_id)
         version = registry.register(classifier, created_by=job.created_by)
         stop.set()  # a last heartbeat (progress 0.9) must not land after the version's 1.0
         beating.join()
-        jobs.record_version(job_id, version.version)
+        if not jobs.record_version(job_id, version.version):
+            # Cancelled between the check and now: the version stays, never activated.
+            logger.warning(
+                "training job %s stopped after registering version %s: it is no longer "
+                "running (cancelled, or its lease expired); the version is not activated",
+                job_id,
+                version.version,
+            )
+            return None
         return version.version
-    except _LeaseLostError:
+    except _JobStoppedError:
         logger.warning(
-            "training job %s stopped: it is no longer running (its lease expired)", job_id
+            "training job %s stopped: it is no longer running (cancelled, or its lease expired)",
+            job_id,
         )
         return None
     except Exception as error:
