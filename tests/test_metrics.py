@@ -121,7 +121,7 @@ def test_served_version_moves_and_the_fallback_gauge_follows() -> None:
 def test_training_jobs_count_by_state_and_a_requeued_one_only_stops_running() -> None:
     metrics = Metrics()
     samples = _samples(metrics)
-    for state in ("queued", "running", "succeeded", "failed"):  # there from the start
+    for state in ("queued", "running", "succeeded", "failed", "cancelled"):  # there from the start
         assert samples[("mlapi_training_jobs_total", (("state", state),))] == 0
 
     metrics.job_entered("queued")
@@ -139,6 +139,7 @@ def test_training_jobs_count_by_state_and_a_requeued_one_only_stops_running() ->
     assert samples[(f"{seconds}_count", (("state", "succeeded"),))] == 1
     assert samples[(f"{seconds}_sum", (("state", "succeeded"),))] == 12.5
     assert samples[(f"{seconds}_count", (("state", "failed"),))] == 0
+    assert samples[(f"{seconds}_count", (("state", "cancelled"),))] == 0
 
 
 def test_model_loads_are_timed() -> None:

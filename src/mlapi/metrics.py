@@ -44,7 +44,7 @@ JOB_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 FLUSH_SECONDS = 1.0
 
 #: The states a training job enters, as ``mlapi_training_jobs_total`` counts them.
-JOB_STATES = ("queued", "running", "succeeded", "failed")
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 def use_directory(directory: Path) -> None:
@@ -248,7 +248,7 @@ class Metrics:
         self.training_jobs_running.inc()
 
     def job_ended(self, state: str | None, seconds: float) -> None:
-        """Count a training job this process ran that ended (``succeeded`` or ``failed``).
+        """Count a training job this process ran that ended (``succeeded``, ``failed``, ``cancelled``).
 
         A job ``None`` ended was put back in the queue unstarted: it is only no longer
         running here.

@@ -56,6 +56,7 @@ def test_every_route_of_the_app_has_a_rule_of_its_own(settings: Settings) -> Non
         ("POST", "/train", Scope.ADMIN, "train"),
         ("POST", "/v1/models/7/activate", Scope.ADMIN, "activate"),
         ("DELETE", "/v1/models/7", Scope.ADMIN, "delete"),
+        ("POST", "/v1/jobs/abc/cancel", Scope.ADMIN, "cancel"),
         ("GET", "/v1/audit", Scope.ADMIN, None),
         ("GET", "/v1/health/ready", None, None),
         ("GET", "/v2/health/live", None, None),

@@ -202,7 +202,7 @@ def test_training_job_fields_are_described(document: dict[str, Any]) -> None:
     assert "from 0 to 1" in properties["progress"]["description"]
     assert properties["test_size"]["description"] == "Share of rows held out for evaluation."
     state = resolve(document, properties["state"])
-    assert state["enum"] == ["queued", "running", "succeeded", "failed"]
+    assert state["enum"] == ["queued", "running", "succeeded", "failed", "cancelled"]
 
 
 def test_articles_predict_schemas_keep_their_names(document: dict[str, Any]) -> None:

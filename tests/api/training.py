@@ -29,7 +29,7 @@ def follow_job(client: TestClient, job_id: str) -> tuple[dict[str, Any], list[di
         assert response.status_code == 200, response.text
         job: dict[str, Any] = response.json()
         seen.append(job)
-        if job["state"] in {"succeeded", "failed"}:
+        if job["state"] in {"succeeded", "failed", "cancelled"}:
             return job, seen
         assert time.monotonic() < deadline, f"job {job_id} did not finish: {job}"
         time.sleep(0.05)

@@ -201,7 +201,7 @@ def wait_for_job(client: httpx.Client, location: str, timeout: float = 120) -> d
     deadline = time.monotonic() + timeout
     while True:
         job: dict[str, Any] = client.get(location).json()
-        if job["state"] in {"succeeded", "failed"}:
+        if job["state"] in {"succeeded", "failed", "cancelled"}:
             return job
         if time.monotonic() > deadline:
             pytest.fail(f"training job still {job['state']} after {timeout} s: {job}")

@@ -140,6 +140,7 @@ def test_a_predict_key_cannot_change_models(keyed: LiveServer) -> None:
             client.post("/train", headers=bearer(PREDICT_KEY)),
             client.post("/v1/models/1/activate", headers=bearer(PREDICT_KEY)),
             client.delete("/v1/models/1", headers=bearer(PREDICT_KEY)),
+            client.post("/v1/jobs/any/cancel", headers=bearer(PREDICT_KEY)),
             client.get("/v1/audit", headers=bearer(PREDICT_KEY)),
         ]
 
@@ -182,6 +183,26 @@ def test_an_admin_key_trains_and_activates_and_is_named_in_the_records(keyed: Li
     assert ADMIN_KEY not in audit.text
     assert PREDICT_KEY not in audit.text
     assert version > 1
+
+
+def test_an_admin_key_cancels_a_job_and_the_audit_log_names_it(keyed: LiveServer) -> None:
+    body = {"algorithm": "gradient_boosting", "hyperparameters": {"n_estimators": 5000}}
+    with keyed.client(headers=bearer(ADMIN_KEY)) as client:
+        job = client.post("/v1/train", json=body).json()
+        with keyed.client() as anonymous:
+            refused = anonymous.post(f"/v1/jobs/{job['id']}/cancel")
+        cancelled = client.post(f"/v1/jobs/{job['id']}/cancel")
+        done = wait_for_job(client, f"/v1/jobs/{job['id']}")
+        events = client.get("/v1/audit", params={"limit": 2}).json()["items"]
+
+    assert_problem(refused, 401, "unauthorized")
+    assert cancelled.status_code == 200, cancelled.text
+    assert (done["state"], done["error"]) == ("cancelled", "cancelled by api key ops")
+    assert [(e["action"], e["outcome"], e["status"], e["key_name"]) for e in events] == [
+        ("cancel", "succeeded", 200, "ops"),
+        ("cancel", "denied", 401, None),
+    ]
+    assert events[0]["target"] == f"job {job['id']}"
 
 
 def test_refused_keys_are_audited_on_every_route(keyed: LiveServer) -> None:

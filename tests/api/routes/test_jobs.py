@@ -244,3 +244,28 @@ def test_unknown_job_is_404_problem(shared_client: TestClient) -> None:
 
 def test_job_id_longer_than_a_uuid_is_refused(shared_client: TestClient) -> None:
     assert shared_client.get("/v1/jobs/" + "x" * 37).status_code == 422
+
+
+def test_cancel_ends_a_running_job_and_refuses_a_finished_one(client: TestClient) -> None:
+    queued = client.post(
+        "/v1/train",
+        json={"algorithm": "gradient_boosting", "hyperparameters": {"n_estimators": 5000}},
+    ).json()
+
+    cancelled = client.post(f"/v1/jobs/{queued['id']}/cancel")
+    again = client.post(f"/v1/jobs/{queued['id']}/cancel")
+    unknown = client.post("/v1/jobs/00000000-0000-0000-0000-000000000000/cancel")
+    job, _ = follow_job(client, queued["id"])
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "cancelled"
+    assert cancelled.json()["error"] == "cancelled by api"
+    assert cancelled.json()["finished_at"] is not None
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["type"] == "urn:mlapi:problem:job-finished"
+    assert again.json()["detail"] == f"training job {queued['id']} already cancelled"
+    assert unknown.status_code == 404
+    assert unknown.json()["type"] == "urn:mlapi:problem:not-found"
+    assert (job["state"], job["model_version"]) == ("cancelled", None)
+    assert client.get("/v1/models").json()["total"] == 1  # the bundled model alone

@@ -189,6 +189,36 @@ def test_a_task_whose_job_fails_meanwhile_stops_without_registering(
     assert f"training job {done.id} stopped" in dask_cluster.log()
 
 
+def test_a_job_cancelled_on_the_cluster_ends_cancelled_and_the_next_job_runs(
+    dask_cluster: DaskCluster, registry_settings: Settings, jobs: JobStore, registry: Registry
+) -> None:
+    settings = _on(dask_cluster, registry_settings).model_copy(update={"dask_jobs": 1})
+    metrics = Metrics()
+
+    async def scenario() -> tuple[TrainingJob, TrainingJob]:
+        async with _running(settings, jobs, registry, metrics) as _:
+            doomed = jobs.create(boosting_spec(5000, activate=False))
+            while (await _until(jobs, doomed.id, JobState.RUNNING)).progress == 0:
+                await asyncio.sleep(0.02)  # until the fit reports progress
+            later = jobs.create(training_spec(activate=False))
+            await to_thread.run_sync(jobs.cancel, doomed.id, "alice")
+            await _finished(jobs, later.id)
+            return await to_thread.run_sync(jobs.get, doomed.id), later
+
+    doomed, later = asyncio.run(scenario())
+
+    assert (doomed.state, doomed.error) == (JobState.CANCELLED, "cancelled by alice")
+    assert doomed.model_version is None
+    later = jobs.get(later.id)
+    assert later.state is JobState.SUCCEEDED, later.error
+    assert [v.version for v in registry.page().items] == [later.model_version]
+    cancelled = metrics.registry.get_sample_value(
+        "mlapi_training_jobs_total", {"state": JobState.CANCELLED}
+    )
+    assert cancelled == 1
+    assert f"training job {doomed.id} stopped" in dask_cluster.log()
+
+
 def test_an_unreachable_scheduler_leaves_jobs_queued_and_says_why(
     registry_settings: Settings,
     jobs: JobStore,
