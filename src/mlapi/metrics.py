@@ -248,7 +248,7 @@ class Metrics:
         self.training_jobs_running.inc()
 
     def job_ended(self, state: str | None, seconds: float) -> None:
-        """Count a training job this process ran that ended (``succeeded``, ``failed``, ``cancelled``).
+        """Count a training job this process ran that ended (succeeded, failed or cancelled).
 
         A job ``None`` ended was put back in the queue unstarted: it is only no longer
         running here.

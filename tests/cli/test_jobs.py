@@ -1,4 +1,4 @@
-"""``mlapi jobs``: list and show training jobs."""
+"""``mlapi jobs``: list, show and cancel training jobs."""
 
 import re
 
@@ -56,3 +56,30 @@ def test_jobs_list_url_format_json_is_the_servers_get_jobs_document(
     assert listed["total"] >= 1
     assert listed["items"][0]["state"] == "succeeded"
     assert listed["items"][0]["activate"] is False
+
+
+def test_jobs_cancel_ends_a_queued_job_and_refuses_it_twice(mlapi: Mlapi) -> None:
+    queued = re.search(r"queued training job (\S+);", mlapi("train").stdout)
+    assert queued is not None
+    job_id = queued.group(1)
+
+    assert mlapi("jobs", "cancel", job_id).stdout == f"cancelled training job {job_id}\n"
+    again = mlapi("jobs", "cancel", job_id, exit_code=1)
+    job = as_json(mlapi("jobs", "show", job_id))
+
+    assert f"error: training job {job_id} already cancelled" in again.stderr
+    assert (job["state"], job["error"]) == ("cancelled", "cancelled by cli")
+    assert "cancelled" in mlapi("jobs", "list").stdout
+
+
+def test_jobs_cancel_url_cancels_on_the_server(mlapi: Mlapi, live_server: LiveServer) -> None:
+    url = ("--url", live_server.url, "--format", "json")
+    slow = ("--algorithm", "gradient_boosting", "--param", "n_estimators=5000", "--no-activate")
+    queued = as_json(mlapi(*url, "train", *slow))
+
+    cancelled = as_json(mlapi(*url, "jobs", "cancel", queued["id"]))
+    again = mlapi(*url, "jobs", "cancel", queued["id"], exit_code=1)
+
+    assert (cancelled["id"], cancelled["state"]) == (queued["id"], "cancelled")
+    assert cancelled["error"] == "cancelled by api"
+    assert "already cancelled [HTTP 409 Conflict]" in again.stderr

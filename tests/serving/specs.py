@@ -1,16 +1,19 @@
 """Helpers for job tests: what to train, jobs whose process stopped reporting, slow starts."""
 
+import asyncio
 import os
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from mlapi.serving.jobs.process import start_training_process
-from mlapi.serving.records import DatasetSource, TrainingSpec
+from mlapi.serving.jobs.store import JobStore
+from mlapi.serving.records import DatasetSource, JobState, TrainingSpec
 from mlapi.serving.tables import TrainingJobRow, utc_now
 
 
@@ -43,6 +46,22 @@ def age_heartbeat(engine: Engine, job_id: str, seconds: float) -> None:
             .where(TrainingJobRow.id == job_id)
             .values(heartbeat_at=utc_now() - timedelta(seconds=seconds))
         )
+
+
+#: Safety net for a job to be seen fitting (a training process starting included).
+FITTING_SECONDS = 120
+
+
+async def until_fitting(jobs: JobStore, job_id: str) -> None:
+    """Wait until a job runs and its fit has reported progress."""
+    deadline = time.monotonic() + FITTING_SECONDS
+    while True:
+        job = await to_thread.run_sync(jobs.get, job_id)
+        if job.state is JobState.RUNNING and job.progress > 0:
+            return
+        assert not job.finished, f"job finished before it was seen fitting: {job}"
+        assert time.monotonic() < deadline, f"job never seen fitting: {job}"
+        await asyncio.sleep(0.02)
 
 
 def start_slowly(*args: object) -> None:

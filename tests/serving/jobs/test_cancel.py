@@ -17,8 +17,8 @@ from mlapi.serving.jobs.worker import FIT_SHARE, execute_job
 from mlapi.serving.records import JobState
 from mlapi.serving.registry import Registry
 from mlapi.settings import ErrorDetail, Settings
-from tests.serving.jobs.test_dispatcher import JOB_TIMEOUT, _finished, _no_activation, _until
-from tests.serving.specs import age_heartbeat, boosting_spec, training_spec
+from tests.serving.jobs.test_dispatcher import JOB_TIMEOUT, _finished, _no_activation
+from tests.serving.specs import age_heartbeat, boosting_spec, training_spec, until_fitting
 
 # Rows
 
@@ -160,8 +160,7 @@ def test_a_running_pool_job_cancelled_ends_cancelled_and_the_pool_runs_the_next(
         try:
             doomed = jobs.create(boosting_spec(5000, activate=False))
             dispatcher.submit(doomed)
-            while (await _until(jobs, doomed.id, JobState.RUNNING)).progress == 0:
-                await asyncio.sleep(0.02)  # until the fit reports progress
+            await until_fitting(jobs, doomed.id)
             later = jobs.create(training_spec(activate=False))
             dispatcher.submit(later)
             await to_thread.run_sync(jobs.cancel, doomed.id, "alice")

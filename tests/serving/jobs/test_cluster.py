@@ -27,7 +27,7 @@ from mlapi.settings import Settings
 from tests.conftest import fresh_database
 from tests.e2e.cluster import DaskCluster
 from tests.e2e.conftest import free_port
-from tests.serving.specs import boosting_spec, training_spec
+from tests.serving.specs import boosting_spec, training_spec, until_fitting
 
 #: Safety net for a job to reach a state (a worker importing scikit-learn included).
 JOB_TIMEOUT = 120
@@ -198,8 +198,7 @@ def test_a_job_cancelled_on_the_cluster_ends_cancelled_and_the_next_job_runs(
     async def scenario() -> tuple[TrainingJob, TrainingJob]:
         async with _running(settings, jobs, registry, metrics) as _:
             doomed = jobs.create(boosting_spec(5000, activate=False))
-            while (await _until(jobs, doomed.id, JobState.RUNNING)).progress == 0:
-                await asyncio.sleep(0.02)  # until the fit reports progress
+            await until_fitting(jobs, doomed.id)
             later = jobs.create(training_spec(activate=False))
             await to_thread.run_sync(jobs.cancel, doomed.id, "alice")
             await _finished(jobs, later.id)
