@@ -142,6 +142,20 @@ def test_a_job_started_from_the_form_shows_progress_and_ends_as_a_new_version(
     assert not newest["active"]  # "Serve it once trained" was unticked
     expect(done).to_contain_text(f"v{newest['version']}")
     expect(page.locator("#served")).to_contain_text("Serving version 1")
+    expect(done.get_by_role("button", name="Cancel")).to_have_count(0)
+
+    # A long job, cancelled from its row: it ends cancelled, and no version comes of it.
+    page.locator("#hp-n_estimators").fill("5000")
+    page.get_by_role("button", name="Start training").click()
+    _confirm(page)
+    unfinished = page.locator('#jobs-table tr:is([data-state="queued"], [data-state="running"])')
+    unfinished.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#confirm-text")).to_contain_text("gradient_boosting")
+    _confirm(page)
+    cancelled = page.locator('#jobs-table tr[data-state="cancelled"]')
+    expect(cancelled).to_contain_text("cancelled by api", timeout=TRAINING_MS)
+    expect(cancelled.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(page.locator("#versions-table tbody tr")).to_have_count(before + 1)
 
     assert visit.outside == []
     # Chromium logs each error answer as a console error: the 422 was the only one.

@@ -66,10 +66,11 @@ async function attempt(action) {
 // -- Confirmation ------------------------------------------------------------------------
 
 /** Ask the user to confirm; resolves true for the confirm button, false otherwise. */
-function confirmed(text, label) {
+function confirmed(text, label, dismiss = "Cancel") {
   const dialog = $("confirm");
   $("confirm-text").textContent = text;
   $("confirm-ok").textContent = label;
+  $("confirm-cancel").textContent = dismiss;
   return new Promise((resolve) => {
     const finish = (answer) => {
       $("confirm-ok").onclick = null;
@@ -225,10 +226,15 @@ function jobRow(job) {
   const progress = el("progress", { max: "1", value: job.progress, "aria-label": `Job ${job.id}` });
   const version = job.model_version
     ? el("button", { type: "button", class: "link", text: `v${job.model_version}` })
-    : el("span", { class: job.error ? "error" : "", text: job.error ?? "" });
+    : el("span", { class: job.state === "failed" ? "error" : "note", text: job.error ?? "" });
   if (job.model_version) {
     version.addEventListener("click", () => showVersion(job.model_version));
   }
+  const unfinished = job.state === "queued" || job.state === "running";
+  const cancel = unfinished
+    ? el("button", { type: "button", class: "danger", "aria-label": `Cancel job ${job.id}` }, "Cancel")
+    : null;
+  cancel?.addEventListener("click", () => cancelJob(job));
   return el(
     "tr",
     { "data-job": job.id, "data-state": job.state },
@@ -238,7 +244,20 @@ function jobRow(job) {
     el("td", {}, el("span", { class: `state ${job.state}`, text: job.state })),
     el("td", { class: "progress" }, progress, el("span", { text: ` ${Math.round(100 * job.progress)} %` })),
     el("td", {}, version),
+    el("td", { class: "actions" }, cancel),
   );
+}
+
+async function cancelJob(job) {
+  const what = job.state === "running" ? "Stop training" : "Drop the queued job";
+  if (!(await confirmed(`${what} ${job.algorithm} (job ${job.id})? It registers no version.`, "Cancel the job", "Keep it"))) {
+    return;
+  }
+  clearProblem();
+  await attempt(async () => {
+    await call("POST", `v1/jobs/${job.id}/cancel`);
+    await loadJobs();
+  });
 }
 
 async function loadJobs() {
