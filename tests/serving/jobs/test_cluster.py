@@ -215,7 +215,11 @@ def test_a_job_cancelled_on_the_cluster_ends_cancelled_and_the_next_job_runs(
         "mlapi_training_jobs_total", {"state": JobState.CANCELLED}
     )
     assert cancelled == 1
-    assert f"training job {doomed.id} stopped" in dask_cluster.log()
+    # Its task stopped (the dispatcher may have cancelled its future before that, too).
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while f"training job {doomed.id} stopped" not in dask_cluster.log():
+        assert time.monotonic() < deadline, dask_cluster.log()
+        time.sleep(0.05)
 
 
 def test_an_unreachable_scheduler_leaves_jobs_queued_and_says_why(

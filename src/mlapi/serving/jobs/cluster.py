@@ -14,6 +14,11 @@ sweep (any replica's) fails its jobs, and their tasks, finding them no longer ru
 stop without registering a version. A Dask worker that dies mid-job may have its task
 re-run elsewhere by the scheduler; the re-run finds the job already running and does
 nothing, and the dispatcher fails the job: it never runs twice.
+
+Cancelling: a cancelled job's task finds it no longer running at its next progress
+write and stops, registering nothing, as when its lease expires. The dispatcher, seeing
+one of its jobs no longer renewed, also cancels the job's Dask future, so that a task
+still waiting for a Dask worker never starts, and frees the job's slot at once.
 """
 
 import asyncio
@@ -111,6 +116,7 @@ class DaskDispatcher:
         self._client: Client | None = None
         self._reconnect_at = -math.inf
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._futures: dict[str, Any] = {}  # each running job's Dask future, by job id
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -153,11 +159,22 @@ class DaskDispatcher:
             if not self._running:  # holds every job claimed here until it ends
                 continue
             try:
-                await to_thread.run_sync(
+                renewed = await to_thread.run_sync(
                     functools.partial(self._jobs.renew, self.worker, running=True)
                 )
+                if renewed < len(self._running):  # one ended, or was cancelled
+                    await self._drop_cancelled()
             except Exception:
                 logger.exception("could not renew the leases of the training jobs running here")
+
+    async def _drop_cancelled(self) -> None:
+        """Cancel the Dask futures of the jobs running here that were cancelled."""
+        for job_id, future in list(self._futures.items()):
+            job = await to_thread.run_sync(self._jobs.get, job_id)
+            if job.state is JobState.CANCELLED and self._client is not None:
+                await self._client.cancel(  # type: ignore[no-untyped-call]
+                    [future], reason="the training job was cancelled"
+                )
 
     async def _dispatch(self) -> None:
         sweep = Sweeper(self._jobs, self._settings.job_stale_seconds, self._metrics)
@@ -181,6 +198,7 @@ class DaskDispatcher:
 
     def _forget(self, job_id: str, _task: "asyncio.Task[None]") -> None:
         self._running.pop(job_id, None)
+        self._futures.pop(job_id, None)
 
     async def _connected(self) -> Client | None:
         """The client, connected; None while the scheduler cannot be reached."""
@@ -237,6 +255,7 @@ class DaskDispatcher:
                 pure=False,
                 retries=0,
             )
+            self._futures[job.id] = future
             version: int | None = await future
         except KilledWorker:
             failure = WORKER_DIED
