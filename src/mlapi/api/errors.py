@@ -40,6 +40,7 @@ from mlapi.serving.errors import (
     ModelVersionNotFoundError,
     QueueFullError,
     StorageFullError,
+    TrainingCancelledError,
     TrainingFailedError,
     VersionInUseError,
 )
@@ -262,6 +263,10 @@ async def _training_failed(request: Request, error: Exception) -> JSONResponse:
     return problem_response(500, "training-failed", str(error), instance=request.url.path)
 
 
+async def _training_cancelled(request: Request, error: Exception) -> JSONResponse:
+    return problem_response(409, "job-cancelled", str(error), instance=request.url.path)
+
+
 async def _not_found(request: Request, error: Exception) -> JSONResponse:
     return problem_response(404, "not-found", str(error), instance=request.url.path)
 
@@ -352,6 +357,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(VersionInUseError, _conflict)
     app.add_exception_handler(JobFinishedError, _job_finished)
     app.add_exception_handler(TrainingFailedError, _training_failed)
+    app.add_exception_handler(TrainingCancelledError, _training_cancelled)
     app.add_exception_handler(ModelFileError, _bad_model_file)
     app.add_exception_handler(ModelStoreError, _store_unreachable)
     app.add_exception_handler(HTTPException, _http_error)

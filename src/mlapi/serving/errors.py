@@ -31,6 +31,10 @@ class TrainingFailedError(MlapiError):
     """A training job that a caller waited for failed."""
 
 
+class TrainingCancelledError(TrainingFailedError):
+    """A training job that a caller waited for was cancelled."""
+
+
 class QueueFullError(MlapiError):
     """As many training jobs as allowed are already waiting to run."""
 

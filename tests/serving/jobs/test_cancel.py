@@ -9,12 +9,13 @@ from anyio import to_thread
 from sqlalchemy import Engine
 
 from mlapi.metrics import Metrics
-from mlapi.serving.errors import JobFinishedError, JobNotFoundError
+from mlapi.serving.errors import JobFinishedError, JobNotFoundError, TrainingCancelledError
 from mlapi.serving.jobs.dispatcher import PoolDispatcher
 from mlapi.serving.jobs.finish import finish_job
+from mlapi.serving.jobs.follow import follow_job
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.jobs.worker import FIT_SHARE, execute_job
-from mlapi.serving.records import JobState
+from mlapi.serving.records import JobState, TrainingJob
 from mlapi.serving.registry import Registry
 from mlapi.settings import ErrorDetail, Settings
 from tests.serving.jobs.test_dispatcher import JOB_TIMEOUT, _finished, _no_activation
@@ -80,6 +81,19 @@ def test_cancel_refuses_a_finished_job_and_leaves_it(jobs: JobStore, ending: str
 def test_cancel_of_an_unknown_job_raises_not_found(jobs: JobStore) -> None:
     with pytest.raises(JobNotFoundError):
         jobs.cancel("no-such-job", "alice")
+
+
+def test_waiting_for_a_job_that_is_cancelled_says_who_cancelled_it(jobs: JobStore) -> None:
+    job = jobs.create(training_spec())
+    jobs.cancel(job.id, "alice")
+
+    async def get(job_id: str) -> TrainingJob:
+        return jobs.get(job_id)
+
+    with pytest.raises(
+        TrainingCancelledError, match=f"training job {job.id} was cancelled by alice"
+    ):
+        asyncio.run(follow_job(get, job.id))
 
 
 # The training process

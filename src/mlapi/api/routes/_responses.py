@@ -44,7 +44,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Body over the size limit.",
         415: "Body not sent as JSON.",
         404: "No such model version or job.",
-        409: "The version is active (activate another first), or the job already finished.",
+        409: "The version is active (activate another first), or the job already finished "
+        "(or, for `POST /train`, was cancelled).",
         422: "A field is invalid; `errors` names each one.",
         500: "The training job failed; `detail` says why.",
         429: "Too many requests: the training queue is full, or the key or address is over "

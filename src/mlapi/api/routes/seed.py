@@ -35,7 +35,7 @@ async def predict(iris: IrisPredictionInput, service: ServiceDep) -> dict[str, A
     return {"prediction": result.prediction, "probability": result.probability}
 
 
-@router.post("/train", response_model=bool, responses=problems(422, 429, 500, 503, 507))
+@router.post("/train", response_model=bool, responses=problems(409, 422, 429, 500, 503, 507))
 async def train(service: ServiceDep, caller: CallerDep, gradient_boosting: bool = False) -> bool:
     """FastAPI POST route '/train' endpoint to train our model.
 

@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from mlapi.serving.errors import TrainingFailedError
+from mlapi.serving.errors import TrainingCancelledError, TrainingFailedError
 from mlapi.serving.records import JobState, TrainingJob
 
 
@@ -25,7 +25,8 @@ async def follow_job(
         The succeeded job.
 
     Raises:
-        TrainingFailedError: If the job failed or was cancelled; the message says why.
+        TrainingFailedError: If the job failed; the message says why.
+        TrainingCancelledError: If it was cancelled; the message says by whom.
     """
     while True:
         job = await get_job(job_id)
@@ -37,5 +38,5 @@ async def follow_job(
     if job.state is JobState.FAILED:
         raise TrainingFailedError(f"training job {job_id} failed: {job.error}")
     if job.state is JobState.CANCELLED:
-        raise TrainingFailedError(f"training job {job_id} was {job.error}")
+        raise TrainingCancelledError(f"training job {job_id} was {job.error}")
     return job
