@@ -211,8 +211,8 @@ class Service(Runtime):
 
         A running job's training process stops within about a heartbeat if its estimator
         reports progress while it fits, and otherwise before it registers a version. One
-        cancelled after it registered its version leaves that version registered and
-        inactive.
+        cancelled after it registered its version leaves that version registered, and
+        not activated unless the dispatcher was already activating it.
 
         Args:
             job_id: Which job.

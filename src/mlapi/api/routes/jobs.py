@@ -108,9 +108,10 @@ async def cancel_job(job_id: JobIdPath, service: ServiceDep, caller: CallerDep) 
     """Cancel a queued or running training job.
 
     A running job stops within about a second for algorithms that report progress while
-    they fit, otherwise before it registers a version; it never activates one. A job
-    cancelled in the instant after it registered its version leaves that version
-    registered, inactive. A finished job is refused with 409 (``job-finished``).
+    they fit, otherwise before it registers a version. A job cancelled in the instant
+    after it registered its version leaves that version registered, and not activated
+    unless the server was already activating it. A finished job is refused with 409
+    (``job-finished``).
 
     \f
 

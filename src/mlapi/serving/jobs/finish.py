@@ -43,7 +43,8 @@ async def finish_job(
     The one place a job is finished. If activating it or recording its success fails, the
     job is marked failed, naming its version (which stays registered). A job no longer
     running (cancelled meanwhile, or failed by a sweep) is neither activated nor marked
-    succeeded: its version stays registered, inactive.
+    succeeded: its version stays registered, inactive. One cancelled while its version
+    is being activated stays cancelled, its version active.
 
     Args:
         jobs: Where the job's row is.
