@@ -149,11 +149,7 @@ class JobStore:
         return to_record(TrainingJob, row)
 
     def cancel(self, job_id: str, by: str) -> TrainingJob:
-        """Cancel a queued or running job.
-
-        Its training process, if it has one, finds the job no longer running at its next
-        progress or heartbeat write and stops, registering nothing; one that registered
-        its version already leaves that version registered (and not activated).
+        """Cancel a queued or running job; its training process stops at its next write.
 
         Args:
             job_id: The job.
@@ -164,8 +160,7 @@ class JobStore:
 
         Raises:
             JobNotFoundError: If there is no such job.
-            JobFinishedError: If it already succeeded, failed or was cancelled; it is
-                left as it is.
+            JobFinishedError: If it already succeeded, failed or was cancelled (left so).
         """
         cancelled = self._update(
             job_id,
