@@ -11,7 +11,7 @@ whatever layer refuses the request: its clients (tritonclient) read that member.
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -227,12 +227,13 @@ async def _storage_full(request: Request, error: Exception) -> JSONResponse:
     return problem_response(507, "insufficient-storage", str(error), instance=request.url.path)
 
 
-async def _bad_download(request: Request, error: Exception) -> JSONResponse:
-    return problem_response(422, "download-refused", str(error), instance=request.url.path)
+def _refusal(status: int, kind: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """Make a handler answering an error with a problem of ``status`` and ``kind``, its text."""
 
+    async def handler(request: Request, error: Exception) -> JSONResponse:
+        return problem_response(status, kind, str(error), instance=request.url.path)
 
-async def _bad_dataset(request: Request, error: Exception) -> JSONResponse:
-    return problem_response(422, "dataset-invalid", str(error), instance=request.url.path)
+    return handler
 
 
 def _full_detail(request: Request) -> bool:
@@ -257,26 +258,6 @@ async def _store_unreachable(request: Request, error: Exception) -> JSONResponse
     detail = str(error) if _full_detail(request) else "The model store cannot be reached."
     headers = {"Retry-After": str(STORE_RETRY_SECONDS)}
     return problem_response(503, "model-store", detail, instance=request.url.path, headers=headers)
-
-
-async def _training_failed(request: Request, error: Exception) -> JSONResponse:
-    return problem_response(500, "training-failed", str(error), instance=request.url.path)
-
-
-async def _training_cancelled(request: Request, error: Exception) -> JSONResponse:
-    return problem_response(409, "job-cancelled", str(error), instance=request.url.path)
-
-
-async def _not_found(request: Request, error: Exception) -> JSONResponse:
-    return problem_response(404, "not-found", str(error), instance=request.url.path)
-
-
-async def _conflict(request: Request, error: Exception) -> JSONResponse:
-    return problem_response(409, "conflict", str(error), instance=request.url.path)
-
-
-async def _job_finished(request: Request, error: Exception) -> JSONResponse:
-    return problem_response(409, "job-finished", str(error), instance=request.url.path)
 
 
 #: The methods a 405's ``Allow`` may name.
@@ -350,14 +331,14 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ModelNotReadyError, _not_ready)
     app.add_exception_handler(QueueFullError, _queue_full)
     app.add_exception_handler(StorageFullError, _storage_full)
-    app.add_exception_handler(DownloadError, _bad_download)
-    app.add_exception_handler(DatasetError, _bad_dataset)
-    app.add_exception_handler(ModelVersionNotFoundError, _not_found)
-    app.add_exception_handler(JobNotFoundError, _not_found)
-    app.add_exception_handler(VersionInUseError, _conflict)
-    app.add_exception_handler(JobFinishedError, _job_finished)
-    app.add_exception_handler(TrainingFailedError, _training_failed)
-    app.add_exception_handler(TrainingCancelledError, _training_cancelled)
+    app.add_exception_handler(DownloadError, _refusal(422, "download-refused"))
+    app.add_exception_handler(DatasetError, _refusal(422, "dataset-invalid"))
+    app.add_exception_handler(ModelVersionNotFoundError, _refusal(404, "not-found"))
+    app.add_exception_handler(JobNotFoundError, _refusal(404, "not-found"))
+    app.add_exception_handler(VersionInUseError, _refusal(409, "conflict"))
+    app.add_exception_handler(JobFinishedError, _refusal(409, "job-finished"))
+    app.add_exception_handler(TrainingFailedError, _refusal(500, "training-failed"))
+    app.add_exception_handler(TrainingCancelledError, _refusal(409, "job-cancelled"))
     app.add_exception_handler(ModelFileError, _bad_model_file)
     app.add_exception_handler(ModelStoreError, _store_unreachable)
     app.add_exception_handler(HTTPException, _http_error)

@@ -24,11 +24,7 @@ MAX_INTEGER = 2**31 - 1
 
 
 class JobState(StrEnum):
-    """Life cycle of a training job: queued, then running, then succeeded or failed.
-
-    A queued or running job may instead be cancelled; succeeded, failed and cancelled
-    are final.
-    """
+    """Life cycle of a training job: queued, running, then succeeded, failed or cancelled."""
 
     QUEUED = "queued"
     RUNNING = "running"
