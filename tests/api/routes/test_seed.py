@@ -1,9 +1,17 @@
 """The article's routes: same requests, same answers."""
 
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from mlapi.main import app
-from tests.api.training import SETOSA, train_gradient_boosting
+from tests.api.conftest import registry_settings, started
+from tests.api.training import JOB_SECONDS, SETOSA, train_gradient_boosting
 
 
 def test_module_level_app_is_the_articles() -> None:
@@ -104,3 +112,34 @@ def test_rollback_through_the_api_changes_what_predict_answers(client: TestClien
 
     assert client.post(f"/v1/models/{version}/activate").status_code == 200
     assert client.post("/predict", json={"data": [SETOSA]}).json() == boosted
+
+
+@pytest.fixture
+def slow_client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    """A started app of its own whose gradient boosting trains 5000 stages by default."""
+    slow = {"gradient_boosting": {"n_estimators": 5000}}
+    settings = registry_settings(tmp_path, database_url)
+    yield from started(settings.model_copy(update={"hyperparameters": slow}))
+
+
+def test_train_answers_409_when_the_job_it_waits_for_is_cancelled(
+    slow_client: TestClient,
+) -> None:
+    answers: list[Response] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(slow_client.post("/train?gradient_boosting=true"))
+    )
+    waiting.start()
+    deadline = time.monotonic() + JOB_SECONDS
+    while not (jobs := slow_client.get("/v1/jobs").json()["items"]):
+        assert time.monotonic() < deadline, "no job was queued"
+        time.sleep(0.02)
+    cancelled = slow_client.post(f"/v1/jobs/{jobs[0]['id']}/cancel")
+    waiting.join(JOB_SECONDS)
+
+    assert cancelled.status_code == 200, cancelled.text
+    [answer] = answers
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["type"] == "urn:mlapi:problem:job-cancelled"
+    assert answer.json()["detail"] == f"training job {jobs[0]['id']} was cancelled by api"
+    assert slow_client.get("/v1/model").json()["version"] == 1  # the bundled model still
