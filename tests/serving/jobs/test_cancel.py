@@ -48,7 +48,7 @@ def test_cancel_ends_a_running_job_whose_later_writes_then_change_nothing(
     jobs.cancel(job.id, "bob")
 
     assert jobs.report(job.id, 0.5) is False  # the training process's cue to stop
-    assert jobs.progress(job.id, 0.6) is False
+    assert jobs.report(job.id, 0.6, heartbeat=False) is False
     assert jobs.record_version(job.id, 7) is False
     assert jobs.succeed(job.id) is False
     jobs.fail(job.id, "too late")

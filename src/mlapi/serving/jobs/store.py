@@ -240,40 +240,24 @@ class JobStore:
             job_id, *conditions, state=JobState.RUNNING, started_at=now, heartbeat_at=now
         )
 
-    def report(self, job_id: str, progress: float) -> bool:
-        """Record progress and that the training process is alive.
+    def report(self, job_id: str, progress: float, *, heartbeat: bool = True) -> bool:
+        """Record progress and, unless told not to, that the training process is alive.
 
         Args:
             job_id: The job; left alone unless it is running.
             progress: Share done, from 0 to 1.
+            heartbeat: Also renew the job's heartbeat; False when the dispatcher holds
+                the job's lease (a Dask task: see :meth:`renew`).
 
         Returns:
             Whether the job is still running: if not, it was cancelled, or a sweep failed
-            it, and the training should stop.
+            it (its heartbeat or lease expired) or its dispatcher did, and the training
+            should stop.
         """
-        return self._update(
-            job_id,
-            TrainingJobRow.state == JobState.RUNNING,
-            progress=min(max(progress, 0.0), 1.0),
-            heartbeat_at=utc_now(),
-        )
-
-    def progress(self, job_id: str, progress: float) -> bool:
-        """Record progress alone, leaving the heartbeat to the dispatcher holding the lease.
-
-        Args:
-            job_id: The job; left alone unless it is running.
-            progress: Share done, from 0 to 1.
-
-        Returns:
-            Whether the job is still running: if not, it was cancelled, or a sweep failed
-            it (its lease expired) or its dispatcher did, and the training should stop.
-        """
-        return self._update(
-            job_id,
-            TrainingJobRow.state == JobState.RUNNING,
-            progress=min(max(progress, 0.0), 1.0),
-        )
+        values: dict[str, Any] = {"progress": min(max(progress, 0.0), 1.0)}
+        if heartbeat:
+            values["heartbeat_at"] = utc_now()
+        return self._update(job_id, TrainingJobRow.state == JobState.RUNNING, **values)
 
     def record_version(self, job_id: str, version: int) -> bool:
         """Record the version a running job registered.

@@ -77,9 +77,8 @@ def execute_job(
             progress(done[0])
 
     def heartbeat() -> None:
-        write = jobs.progress if lease_held_by_dispatcher else jobs.report
         while not stop.wait(HEARTBEAT_SECONDS):
-            if not write(job_id, done[0]):
+            if not jobs.report(job_id, done[0], heartbeat=not lease_held_by_dispatcher):
                 lost.set()
                 return
 
@@ -93,7 +92,7 @@ def execute_job(
         beating.start()
         classifier = train_model(settings, job, progress=report)
         # A fit that never reports progress ends here, if it was cancelled meanwhile.
-        if lost.is_set() or not jobs.progress(job_id, FIT_SHARE):
+        if lost.is_set() or not jobs.report(job_id, FIT_SHARE, heartbeat=False):
             raise _JobStoppedError(job_id)
         version = registry.register(classifier, created_by=job.created_by)
         stop.set()  # a last heartbeat (progress 0.9) must not land after the version's 1.0
