@@ -33,14 +33,11 @@ from anyio import to_thread
 from distributed import Client, KilledWorker
 
 from mlapi.metrics import Metrics
+from mlapi.serving.jobs.claiming import ClaimingDispatcher
 from mlapi.serving.jobs.finish import (
     Activate,
     Outcome,
-    Sweeper,
-    ended,
     finish_job,
-    queued,
-    started,
 )
 from mlapi.serving.jobs.store import JobStore
 from mlapi.serving.jobs.worker import HEARTBEAT_SECONDS, describe, execute_job
@@ -79,7 +76,7 @@ def cluster_parallelism() -> contextlib.AbstractContextManager[object]:
     return context
 
 
-class DaskDispatcher:
+class DaskDispatcher(ClaimingDispatcher):
     """Claims queued jobs, runs them on a Dask cluster, and holds their leases.
 
     Args:
@@ -92,8 +89,6 @@ class DaskDispatcher:
         worker: This dispatcher's identity in the jobs' ``worker`` column.
     """
 
-    claimant = None
-
     def __init__(
         self,
         settings: Settings,
@@ -105,19 +100,12 @@ class DaskDispatcher:
     ) -> None:
         if settings.dask_scheduler is None:
             raise ValueError("a Dask dispatcher needs MLAPI_DASK_SCHEDULER")
+        slots = settings.dask_jobs or settings.training_workers
+        super().__init__(settings, jobs, activate, metrics, worker=worker, slots=slots)
         self._address = settings.dask_scheduler
-        self._settings = settings
-        self._settings_json = settings.dump_for_workers()
-        self._jobs = jobs
-        self._activate = activate
-        self._metrics = metrics or Metrics()
-        self.worker = worker
-        self._slots = settings.dask_jobs or settings.training_workers
         self._client: Client | None = None
         self._reconnect_at = -math.inf
-        self._running: dict[str, asyncio.Task[None]] = {}
         self._futures: dict[str, Any] = {}  # each running job's Dask future, by job id
-        self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -126,11 +114,6 @@ class DaskDispatcher:
             asyncio.create_task(self._dispatch(), name="dask-dispatcher"),
             asyncio.create_task(self._hold_leases(), name="dask-leases"),
         ]
-
-    def submit(self, job: TrainingJob) -> None:
-        """Count and log a job just queued, and look for queued jobs now, not at the next tick."""
-        queued(job, self._metrics)
-        self._wakeup.set()
 
     async def stop(self) -> None:
         """Stop claiming; fail the jobs still running here, whose tasks then stop."""
@@ -176,29 +159,9 @@ class DaskDispatcher:
                     [future], reason="the training job was cancelled"
                 )
 
-    async def _dispatch(self) -> None:
-        sweep = Sweeper(self._jobs, self._settings.job_stale_seconds, self._metrics)
-        while True:
-            try:
-                await sweep()
-                client = await self._connected()
-                # Unreachable cluster: jobs stay queued, for this replica or another.
-                while client is not None and len(self._running) < self._slots:
-                    job = await to_thread.run_sync(self._jobs.claim, self.worker)
-                    if job is None:
-                        break
-                    task = asyncio.create_task(self._run(client, job), name=f"dask-{job.id}")
-                    self._running[job.id] = task
-                    task.add_done_callback(functools.partial(self._forget, job.id))
-            except Exception:
-                logger.exception("the Dask training dispatcher failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=HEARTBEAT_SECONDS)
-            self._wakeup.clear()
-
-    def _forget(self, job_id: str, _task: "asyncio.Task[None]") -> None:
-        self._running.pop(job_id, None)
-        self._futures.pop(job_id, None)
+    async def _can_claim(self) -> bool:
+        # Unreachable cluster: jobs stay queued, for this replica or another.
+        return await self._connected() is not None
 
     async def _connected(self) -> Client | None:
         """The client, connected; None while the scheduler cannot be reached."""
@@ -234,18 +197,12 @@ class DaskDispatcher:
         logger.info("training jobs run on the Dask cluster of %s", self._address)
         return self._client
 
-    async def _run(self, client: Client, job: TrainingJob) -> None:
-        begun = started(job, self._metrics)
-        outcome: Outcome = (JobState.FAILED, None)
-        try:
-            outcome = await self._execute(client, job)
-        finally:
-            ended(job, self._metrics, begun, outcome)
-            self._wakeup.set()
-
-    async def _execute(self, client: Client, job: TrainingJob) -> Outcome:
+    async def _execute(self, job: TrainingJob) -> Outcome:
         failure: str | None = None
         try:
+            client = self._client  # connected just before the claim (_can_claim)
+            if client is None:
+                raise RuntimeError("the Dask dispatcher is stopping")
             future = client.submit(
                 train_on_cluster,
                 job.id,
@@ -267,6 +224,8 @@ class DaskDispatcher:
         except Exception as error:
             logger.exception("could not run training job %s on the Dask cluster", job.id)
             failure = describe(error, self._settings.error_detail)
+        finally:
+            self._futures.pop(job.id, None)
         if failure is None and version is not None:
             detail = self._settings.error_detail
             return await finish_job(self._jobs, job, version, self._activate, detail), version

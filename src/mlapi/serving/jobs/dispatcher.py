@@ -13,7 +13,6 @@ marks it succeeded, and each job run here is counted and logged
 """
 
 import asyncio
-import contextlib
 import functools
 import logging
 import os
@@ -28,10 +27,10 @@ from typing import Protocol
 from anyio import to_thread
 
 from mlapi.metrics import Metrics
+from mlapi.serving.jobs.claiming import ClaimingDispatcher
 from mlapi.serving.jobs.finish import (
     Activate,
     Outcome,
-    Sweeper,
     ended,
     finish_job,
     queued,
@@ -40,7 +39,7 @@ from mlapi.serving.jobs.finish import (
 )
 from mlapi.serving.jobs.process import start_training_process
 from mlapi.serving.jobs.store import JobStore
-from mlapi.serving.jobs.worker import HEARTBEAT_SECONDS, describe, execute_job, warm_up
+from mlapi.serving.jobs.worker import describe, execute_job, warm_up
 from mlapi.serving.records import JobState, TrainingJob
 from mlapi.settings import Settings
 
@@ -121,7 +120,7 @@ class Dispatcher(Protocol):
         """Stop taking jobs."""
 
 
-class PoolDispatcher:
+class PoolDispatcher(ClaimingDispatcher):
     """Claims queued jobs and runs them in a pool of training processes.
 
     Args:
@@ -132,8 +131,6 @@ class PoolDispatcher:
             own if None.
     """
 
-    claimant = None
-
     def __init__(
         self,
         settings: Settings,
@@ -141,15 +138,15 @@ class PoolDispatcher:
         activate: Activate,
         metrics: Metrics | None = None,
     ) -> None:
-        self._settings = settings
-        self._settings_json = settings.dump_for_workers()
-        self._jobs = jobs
-        self._activate = activate
-        self._metrics = metrics or Metrics()
-        self.worker = _worker_id("server")
+        super().__init__(
+            settings,
+            jobs,
+            activate,
+            metrics,
+            worker=_worker_id("server"),
+            slots=settings.training_workers,
+        )
         self._pool: ProcessPoolExecutor | None = None
-        self._running: set[asyncio.Task[None]] = set()
-        self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -167,11 +164,6 @@ class PoolDispatcher:
         executor = self._executor()
         for _ in range(self._settings.training_workers):
             executor.submit(warm_up)
-
-    def submit(self, job: TrainingJob) -> None:
-        """Count and log a job just queued, and look for queued jobs now, not at the next tick."""
-        queued(job, self._metrics)
-        self._wakeup.set()
 
     async def stop(self) -> None:
         """Stop claiming; training processes already running finish on their own."""
@@ -192,25 +184,9 @@ class PoolDispatcher:
         _terminate_workers(pool)
         await to_thread.run_sync(lambda: pool.shutdown(wait=True, cancel_futures=True))
 
-    async def _dispatch(self) -> None:
-        sweep = Sweeper(self._jobs, self._settings.job_stale_seconds, self._metrics)
-        while True:
-            try:
-                if self._running:  # claims whose training process is still starting
-                    await to_thread.run_sync(self._jobs.renew, self.worker)
-                await sweep()
-                while len(self._running) < self._settings.training_workers:
-                    job = await to_thread.run_sync(self._jobs.claim, self.worker)
-                    if job is None:
-                        break
-                    task = asyncio.create_task(self._run(job), name=f"training-{job.id}")
-                    self._running.add(task)
-                    task.add_done_callback(self._running.discard)
-            except Exception:
-                logger.exception("the training dispatcher failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=HEARTBEAT_SECONDS)
-            self._wakeup.clear()
+    async def _before_sweep(self) -> None:
+        if self._running:  # claims whose training process is still starting
+            await to_thread.run_sync(self._jobs.renew, self.worker)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -226,14 +202,6 @@ class PoolDispatcher:
                 ),
             )
         return self._pool
-
-    async def _run(self, job: TrainingJob) -> None:
-        begun = started(job, self._metrics)
-        outcome: Outcome = (JobState.FAILED, None)
-        try:
-            outcome = await self._execute(job)
-        finally:
-            ended(job, self._metrics, begun, outcome)
 
     async def _execute(self, job: TrainingJob) -> Outcome:
         try:
@@ -263,8 +231,6 @@ class PoolDispatcher:
             detail = self._settings.error_detail
             await to_thread.run_sync(self._jobs.fail, job.id, describe(error, detail))
             return JobState.FAILED, None
-        finally:
-            self._wakeup.set()
         if version is None:  # failed, cancelled, or not this worker's any more
             return await without_version(self._jobs, job.id), None
         detail = self._settings.error_detail
