@@ -48,6 +48,8 @@ def start_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
         "MLAPI_CACHE_DIR": str(folder / "cache"),
         "MLAPI_LOG_LEVEL": "warning",  # no access log
         "MLAPI_CACHED_VERSIONS": "1",  # the model swapped out: see ``activate_in_turn``
+        # Training and activating without a key, as `make run` does: loopback only.
+        "MLAPI_DEV_MODE": "true",
     }
     command = ["taskset", "-c", "0", sys.executable, "-m", "mlapi", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, cwd=folder)
